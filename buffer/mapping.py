@@ -1,0 +1,213 @@
+"""Pure mapping: a Digital Interconnect delivery report → a record → a Marketing status item.
+
+No I/O here (SPEC §3). Every rejection is an ``InvalidParameter`` naming the parameter, so the
+route can answer a 400 that tells the provider exactly what was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+MESSAGE_ID_MAX = 30
+RECIPIENT_MAX = 25
+STATUS_TEXT_MAX = 250
+STATUS_RAW_MAX = 1000
+
+# The article's names, used in error messages; lookups are case-insensitive (DI sends `orderid`).
+REPORT_PARAMETERS = ("orderID", "time", "date", "msisdn", "status")
+
+_MESSAGE_ID = re.compile(r"[!-~]{1,%d}" % MESSAGE_ID_MAX)
+_RECIPIENT = re.compile(r"\+?[0-9]{1,24}")
+_DATE = re.compile(r"[0-9]{8}")
+_TIME = re.compile(r"[0-9]{6}")
+# Some DI traffic writes the prefix with the letter O instead of zero (SPEC §2.3).
+_STATUS_CODE = re.compile(r"[0oO][xX]([0-9A-Fa-f]{4})(?![0-9A-Za-z])\s*(.*)", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class InvalidParameter(ValueError):
+    """A request parameter is missing or malformed; ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class Outcome(Enum):
+    """What a report says about a message, weakest first (SPEC §4 ranks them in this order)."""
+
+    DELIVERED = "delivered"
+    INTERMEDIATE = "intermediate"
+    TEMPORARY = "Temporary"
+    PERMANENT = "Permanent"
+
+    @property
+    def is_bounce(self) -> bool:
+        return self in (Outcome.TEMPORARY, Outcome.PERMANENT)
+
+
+def normalise_code(code: str) -> str:
+    """``0xdbf3`` / ``OxDBF3`` → ``0xDBF3``."""
+    return "0x" + code[2:].upper()
+
+
+@dataclass(frozen=True)
+class StatusTable:
+    """Which provider codes are success, intermediate, soft or hard bounces (configuration)."""
+
+    success: frozenset[str]
+    intermediate: frozenset[str]
+    temporary: frozenset[str]
+    permanent: frozenset[str]
+    default: Outcome
+
+    @classmethod
+    def from_document(cls, document: Mapping) -> StatusTable:
+        """Build from a ``status-types`` document; a code listed twice is an impossible mapping."""
+        groups = {
+            key: frozenset(normalise_code(c) for c in document.get(key, ()))
+            for key in ("success", "intermediate", "temporary", "permanent")
+        }
+        seen: dict[str, str] = {}
+        for key, codes in groups.items():
+            for code in sorted(codes):
+                if code in seen:
+                    raise ValueError(f"code {code} is listed under both {seen[code]} and {key}")
+                seen[code] = key
+        return cls(**groups, default=Outcome(document["default"]))
+
+    def classify(self, code: str) -> Outcome:
+        code = normalise_code(code)
+        if code in self.success:
+            return Outcome.DELIVERED
+        if code in self.intermediate:
+            return Outcome.INTERMEDIATE
+        if code in self.temporary:
+            return Outcome.TEMPORARY
+        if code in self.permanent:
+            return Outcome.PERMANENT
+        return self.default
+
+
+@dataclass(frozen=True)
+class Report:
+    """One mapped delivery report. Only bounces are stored and served to Marketing."""
+
+    message_id: str
+    recipient: str
+    status_code: str
+    status_text: str
+    outcome: Outcome
+    timestamp: str  # event time, UTC, YYYYMMDDhhmmss
+
+    @property
+    def is_bounce(self) -> bool:
+        return self.outcome.is_bounce
+
+
+def map_di_report(params: Mapping[str, str], table: StatusTable, tz: ZoneInfo) -> Report:
+    """Map DI's query parameters (names already lower-cased, values URL-decoded) to a Report.
+
+    Accepts what real DI traffic looks like: a leading ``+`` lost to URL decoding (restored in
+    ``msisdn`` and wherever that number appears in the status text), a quoted ``status``, and the
+    letter O in the code prefix. Raises InvalidParameter naming the first bad parameter.
+    """
+    values = {name: params.get(name.lower()) for name in REPORT_PARAMETERS}
+    for name, value in values.items():
+        if value is None or not value.strip():
+            raise InvalidParameter(name, f"{name} is required")
+
+    message_id = values["orderID"].strip()
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise InvalidParameter(
+            "orderID",
+            f"orderID must be 1 to {MESSAGE_ID_MAX} printable characters without spaces",
+        )
+
+    recipient, plus_lost = _restore_plus(values["msisdn"])
+    if not _RECIPIENT.fullmatch(recipient) or len(recipient) > RECIPIENT_MAX:
+        raise InvalidParameter("msisdn", "msisdn must be a phone number: an optional + and digits")
+
+    timestamp = _utc_timestamp(values["date"].strip(), values["time"].strip(), tz)
+
+    status = values["status"]
+    if len(status) > STATUS_RAW_MAX:
+        raise InvalidParameter("status", f"status is longer than {STATUS_RAW_MAX} characters")
+    code, text = _split_status(status)
+    if plus_lost:
+        digits = re.escape(recipient[1:])
+        # "destination of +49…" arrives as "of  49…": the second space was the plus.
+        text = re.sub(rf"(?<=\s)\s(?={digits}(?![0-9]))", "+", text)
+    if code is None:
+        # A status without a leading code is DI's generic success text.
+        return Report(message_id, recipient, "", text, Outcome.DELIVERED, timestamp)
+    outcome = table.classify(code)
+    # Marketing shows statusText as the bounce reason: never empty, never lost to its length.
+    text = (text or code)[:STATUS_TEXT_MAX]
+    return Report(message_id, recipient, code, text, outcome, timestamp)
+
+
+def to_status_item(record) -> dict[str, str]:
+    """A stored record (any object with the Report field names) → one Marketing status item."""
+    return {
+        "messageId": record.message_id,
+        "recipient": record.recipient,
+        "statusCode": record.status_code,
+        "statusText": record.status_text,
+        "type": record.type,
+        "timestamp": record.timestamp,
+    }
+
+
+def parse_utc(value: str, parameter: str) -> datetime:
+    """``YYYYMMDDhhmmss`` → aware UTC datetime; InvalidParameter naming ``parameter`` otherwise."""
+    if not re.fullmatch(r"[0-9]{14}", value):
+        raise InvalidParameter(parameter, f"{parameter} must be a UTC time as YYYYMMDDhhmmss")
+    try:
+        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise InvalidParameter(parameter, f"{parameter} is not a valid date and time") from None
+
+
+def format_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+
+
+def _restore_plus(raw: str) -> tuple[str, bool]:
+    """Return (number, whether a leading + had been turned into a space by URL decoding)."""
+    stripped = raw.strip()
+    lost = raw[:1].isspace() and stripped[:1].isdigit()
+    return ("+" + stripped if lost else stripped), lost
+
+
+def _utc_timestamp(date: str, time: str, tz: ZoneInfo) -> str:
+    if not _DATE.fullmatch(date):
+        raise InvalidParameter("date", "date must be DDMMYYYY")
+    if not _TIME.fullmatch(time):
+        raise InvalidParameter("time", "time must be HHMMSS")
+    try:
+        day = datetime.strptime(date, "%d%m%Y")
+    except ValueError:
+        raise InvalidParameter("date", "date is not a valid calendar date (DDMMYYYY)") from None
+    try:
+        clock = datetime.strptime(time, "%H%M%S").time()
+    except ValueError:
+        raise InvalidParameter("time", "time is not a valid time of day (HHMMSS)") from None
+    moment = datetime.combine(day.date(), clock)
+    return format_utc(moment.replace(tzinfo=tz))
+
+
+def _split_status(status: str) -> tuple[str | None, str]:
+    """Split ``'0x4503 text'`` into (code, text); strips wrapping quotes and control characters."""
+    status = _CONTROL.sub(" ", status).strip()
+    if len(status) >= 2 and status[0] == status[-1] and status[0] in "'\"":
+        status = status[1:-1].strip()
+    match = _STATUS_CODE.fullmatch(status)
+    if match is None:
+        return None, status[:STATUS_TEXT_MAX]
+    return normalise_code("0x" + match.group(1)), match.group(2).strip()

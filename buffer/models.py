@@ -1,0 +1,30 @@
+"""The stored record. Field names follow the Marketing item (SPEC §2.2); the model is unbound
+and ``bind(database)`` makes a copy per store, so two stores in one process never share state."""
+
+from __future__ import annotations
+
+from peewee import BigIntegerField, CharField, Database, Model, TextField
+
+TABLE = "notifications"
+
+
+class Notification(Model):
+    message_id = CharField(max_length=30, primary_key=True, column_name="messageId")
+    recipient = CharField(max_length=25)
+    status_code = CharField(max_length=10, column_name="statusCode")
+    status_text = CharField(max_length=250, column_name="statusText")
+    type = CharField(max_length=20, null=True)
+    timestamp = CharField(max_length=20)  # provider's event time, UTC YYYYMMDDhhmmss
+    # Server-assigned UTC microseconds since the epoch: the time windows select on (SPEC §4).
+    ingested_at = BigIntegerField(column_name="ingestedAt")
+    provider = CharField(max_length=20, default="di")
+    raw_report = TextField(null=True, column_name="rawReport")
+
+    class Meta:
+        table_name = TABLE
+        indexes = ((("ingested_at", "message_id"), False),)
+
+
+def bind(database: Database) -> type[Notification]:
+    meta = type("Meta", (), {"database": database, "table_name": TABLE})
+    return type("Notification", (Notification,), {"Meta": meta, "__module__": __name__})

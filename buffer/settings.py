@@ -1,0 +1,189 @@
+"""The buffer's configuration: one frozen object, read from the environment once at start.
+
+``Settings.from_env()`` is the only place that reads ``os.environ``; tests build ``Settings(...)``
+directly. A bad value stops the start with a sentence naming the variable (``SettingsError``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import contracts
+
+from .mapping import StatusTable
+
+DEFAULT_DATABASE_URL = "sqlite:///smsbounce.db"
+DEFAULT_API_USER = "marketing"
+ENVIRONMENTS = ("production", "test")
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable and the problem."""
+
+
+def load_status_table(path: str | Path | None = None) -> StatusTable:
+    """Load a code → type table (``contracts/schemas/status-types``); DI's when ``path`` is None."""
+    source = files("buffer") / "status_types" / "di.json" if path is None else Path(path)
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"SMSBOUNCE_STATUS_TYPES: cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"SMSBOUNCE_STATUS_TYPES: {path} is not JSON (line {exc.lineno}: {exc.msg})"
+        ) from exc
+    reasons = contracts.problems("status-types", document)
+    if reasons:
+        raise SettingsError(f"SMSBOUNCE_STATUS_TYPES: {path}: " + "; ".join(reasons))
+    try:
+        return StatusTable.from_document(document)
+    except ValueError as exc:
+        raise SettingsError(f"SMSBOUNCE_STATUS_TYPES: {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    api_user: str = DEFAULT_API_USER
+    # None only before from_env() fills it; the app refuses to serve `get` without a password.
+    api_password: str | None = None
+    password_generated: bool = False
+    ingest_tokens: tuple[str, ...] = ()
+    enable_clear: bool = False
+    environment: str = "production"
+    page_size: int = 100
+    max_window_days: int = 366
+    settle_lag: float = 30.0
+    db_timeout: float = 10.0
+    provider_timezone: str = "UTC"
+    status_table: StatusTable = field(default_factory=load_status_table)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.provider_timezone)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``SMSBOUNCE_*`` variables (see README, "Configuration")."""
+        env = _Env(environ)
+        password = env.text("SMSBOUNCE_API_PASSWORD")
+        generated = password is None
+        settings = cls(
+            database_url=env.text("SMSBOUNCE_DATABASE_URL")
+            or env.text("DATABASE_URL")
+            or DEFAULT_DATABASE_URL,
+            api_user=env.text("SMSBOUNCE_API_USER") or DEFAULT_API_USER,
+            api_password=secrets.token_urlsafe(18) if generated else password,
+            password_generated=generated,
+            ingest_tokens=env.tokens("SMSBOUNCE_INGEST_TOKENS"),
+            enable_clear=env.flag("SMSBOUNCE_ENABLE_CLEAR"),
+            environment=env.choice("SMSBOUNCE_ENVIRONMENT", ENVIRONMENTS, "production"),
+            page_size=env.integer("SMSBOUNCE_PAGE_SIZE", 100, low=1, high=1000),
+            max_window_days=env.integer("SMSBOUNCE_MAX_WINDOW_DAYS", 366, low=1, high=3660),
+            settle_lag=env.number("SMSBOUNCE_SETTLE_LAG", 30.0, low=0, high=3600),
+            db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", 10.0, low=0.1, high=600),
+            provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", "UTC"),
+            status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
+            host=env.text("SMSBOUNCE_HOST") or "127.0.0.1",
+            port=env.integer("PORT", 8080, low=0, high=65535),
+            workers=env.integer("SMSBOUNCE_WORKERS", 2, low=1, high=64),
+            threads=env.integer("SMSBOUNCE_THREADS", 8, low=1, high=256),
+        )
+        settings.check_consistency()
+        return settings
+
+    def check_consistency(self) -> None:
+        """Refuse combinations that would break a guarantee (SPEC §4, §5)."""
+        if self.enable_clear and self.environment == "production":
+            raise SettingsError(
+                "SMSBOUNCE_ENABLE_CLEAR is set but SMSBOUNCE_ENVIRONMENT is 'production': "
+                "the clear endpoint deletes every bounce and exists only for tests; "
+                "set SMSBOUNCE_ENVIRONMENT=test to use it."
+            )
+        if self.settle_lag and self.settle_lag <= self.db_timeout:
+            raise SettingsError(
+                f"SMSBOUNCE_SETTLE_LAG ({self.settle_lag:g} s) must be larger than "
+                f"SMSBOUNCE_DB_TIMEOUT ({self.db_timeout:g} s), the longest a write may take; "
+                "otherwise a slow commit can slip past a poll and its bounce is never served."
+            )
+
+
+class _Env:
+    """Typed reads of environment variables; every failure names the variable."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self._environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def flag(self, name: str) -> bool:
+        value = (self.text(name) or "false").lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, not {value!r}.")
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
+        return _in_range(name, value, low, high)
+
+    def number(self, name: str, default: float, *, low: float, high: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number of seconds, not {raw!r}.") from None
+        return _in_range(name, value, low, high)
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
+        return value
+
+    def timezone(self, name: str, default: str) -> str:
+        value = self.text(name) or default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {value!r}."
+            ) from None
+        return value
+
+    def tokens(self, name: str) -> tuple[str, ...]:
+        tokens = tuple(t.strip() for t in (self.text(name) or "").split(",") if t.strip())
+        for token in tokens:
+            if len(token) < 16 or not token.replace("-", "").replace("_", "").isalnum():
+                raise SettingsError(
+                    f"{name}: every token must be at least 16 characters of letters, digits, "
+                    "'-' or '_' (it is part of a URL and guards an unauthenticated endpoint)."
+                )
+        return tokens
+
+
+def _in_range(name, value, low, high):
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
+    return value
