@@ -1,0 +1,1 @@
+"""smsbounce buffer: receives provider delivery reports, serves bounces to SAP Marketing Cloud."""
