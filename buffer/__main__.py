@@ -69,7 +69,9 @@ def run(settings: Settings) -> None:
 @click.command()
 @click.option("--host", help="Interface to listen on (SMSBOUNCE_HOST, default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (PORT, default 8080; 0 = any).")
-@click.option("--database-url", help="sqlite:///file.db or postgresql://… (SMSBOUNCE_DATABASE_URL).")
+@click.option(
+    "--database-url", help="sqlite:///file.db or postgresql://… (SMSBOUNCE_DATABASE_URL)."
+)
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (SMSBOUNCE_WORKERS).")
 def serve(host, port, database_url, workers):
     """Run the buffer: providers report to /api/v1/notifications/set, Marketing reads /get."""

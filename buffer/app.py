@@ -91,11 +91,9 @@ def _require_token(tokens: tuple[str, ...], given: str | None) -> None:
 def _require_auth(settings: Settings) -> None:
     user, password = parse_auth(request.get_header("Authorization", "")) or ("", "")
     expected = settings.api_password
-    valid = (
-        expected is not None
-        and compare_digest(user.encode(), settings.api_user.encode())
-        & compare_digest(password.encode(), expected.encode())
-    )
+    valid = expected is not None and compare_digest(
+        user.encode(), settings.api_user.encode()
+    ) & compare_digest(password.encode(), expected.encode())
     if not valid:
         raise json_error(
             401, "valid credentials are required", headers={"WWW-Authenticate": WWW_AUTHENTICATE}

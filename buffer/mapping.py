@@ -21,7 +21,7 @@ STATUS_RAW_MAX = 1000
 # The article's names, used in error messages; lookups are case-insensitive (DI sends `orderid`).
 REPORT_PARAMETERS = ("orderID", "time", "date", "msisdn", "status")
 
-_MESSAGE_ID = re.compile(r"[!-~]{1,%d}" % MESSAGE_ID_MAX)
+_MESSAGE_ID = re.compile(rf"[!-~]{{1,{MESSAGE_ID_MAX}}}")
 _RECIPIENT = re.compile(r"\+?[0-9]{1,24}")
 _DATE = re.compile(r"[0-9]{8}")
 _TIME = re.compile(r"[0-9]{6}")

@@ -47,11 +47,12 @@ class Store:
         self._model = models.bind(database)
 
     @classmethod
-    def open(cls, settings) -> Store:
+    def open(cls, settings, clock: Callable[[], int] = _now_micros) -> Store:
         return cls(
             db.connect(settings.database_url, settings.db_timeout),
             page_size=settings.page_size,
             settle_lag=settings.settle_lag,
+            clock=clock,
         )
 
     def create_tables(self) -> None:
@@ -122,4 +123,3 @@ class Store:
 
 def _rank(type_column):
     return Case(type_column, ((Outcome.PERMANENT.value, 2),), 1)
-

@@ -51,7 +51,7 @@ def problems(name: str, instance: Any) -> list[str]:
 
 
 def validate(name: str, instance: Any) -> Any:
-    """Return ``instance`` unchanged if it matches contract ``name``, else raise ContractViolation."""
+    """Return ``instance`` if it matches contract ``name``; raise ContractViolation otherwise."""
     reasons = problems(name, instance)
     if reasons:
         raise ContractViolation(name, reasons)

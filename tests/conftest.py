@@ -52,13 +52,7 @@ def pg_server_url():
     admin.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request, tmp_path):
-    """Each database test runs once per backend, on an empty table."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'buffer.db'}"
-    else:
-        url = request.getfixturevalue("pg_server_url")
+def _empty(url: str) -> str:
     store = Store.open(Settings(database_url=url))
     store.create_tables()
     store.clear()
@@ -67,15 +61,31 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def sqlite_url(tmp_path):
+    return _empty(f"sqlite:///{tmp_path / 'buffer.db'}")
+
+
+@pytest.fixture
+def postgres_url(pg_server_url):
+    return _empty(pg_server_url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request):
+    """Each database test runs once per backend, on an empty table."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def settings_for(url: str, **overrides) -> Settings:
+    """Settings of a buffer under test: known credentials, no settle lag, short timeouts."""
+    defaults = dict(api_user=API_USER, api_password=API_PASSWORD, settle_lag=0.0, db_timeout=5.0)
+    return Settings(database_url=url, **{**defaults, **overrides})
+
+
+@pytest.fixture
 def buffer_settings(db_url):
     """Settings of a buffer under test; override fields with ``dataclasses.replace``."""
-    return Settings(
-        database_url=db_url,
-        api_user=API_USER,
-        api_password=API_PASSWORD,
-        settle_lag=0.0,
-        db_timeout=5.0,
-    )
+    return settings_for(db_url)
 
 
 @pytest.fixture
@@ -83,8 +93,8 @@ def start_buffer():
     """Start buffers from settings; every one is stopped (and its pool closed) at teardown."""
     started = []
 
-    def start(settings: Settings) -> LiveServer:
-        store = Store.open(settings)
+    def start(settings: Settings, clock=None) -> LiveServer:
+        store = Store.open(settings, clock) if clock else Store.open(settings)
         store.create_tables()
         server = LiveServer(create_app(settings, store))
         server.store = store

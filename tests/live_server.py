@@ -35,7 +35,9 @@ class LiveServer:
         self.port = self._server.server_address[1]
         scheme = "https" if ssl_context is not None else "http"
         self.url = f"{scheme}://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -1,0 +1,162 @@
+"""Assertions and small tools shared by the buffer tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+import contracts
+
+ARTICLE_QUERY = (
+    "orderid=123456789&time=155423&date=14032018&msisdn=+49123456789&status='0x4503 Message 1"
+    " of the order 1636010434 at destination of +49123456789 is out of coverage'"
+)
+
+
+def assert_json_error(response, status: int, parameter: str | None = None) -> dict:
+    """The one check for every error answer: status, JSON error contract, named parameter."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = contracts.validate("error", response.json())
+    assert body["error"]["status"] == status
+    assert body["error"].get("parameter") == parameter, body
+    return body["error"]
+
+
+def report_query(**overrides) -> str:
+    """A well-formed, properly encoded DI report query; override fields, or drop them with None."""
+    params = {
+        "orderID": "1000001",
+        "time": "101500",
+        "date": "01022026",
+        "msisdn": "+4915112345678",
+        "status": "0x4503 Message 1 of the order 1000001 at destination of +4915112345678 "
+        "is out of coverage",
+    }
+    params.update(overrides)
+    return urlencode({k: v for k, v in params.items() if v is not None})
+
+
+INGEST = "/api/v1/notifications/set"
+
+
+def ingest(session, server, query: str, path: str = INGEST):
+    """Deliver one report query as a provider does; a 200 answer must honour its contract."""
+    response = session.get(f"{server.url}{path}?{query}", timeout=30)
+    if response.status_code == 200:
+        contracts.validate("ingest-response", response.json())
+    return response
+
+
+def send(session, server, message_id: str, **fields) -> str:
+    """Deliver a well-formed report for ``message_id``; return the buffer's result word."""
+    response = ingest(session, server, report_query(orderID=message_id, **fields))
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+
+
+def status_page(session, server, page=0, window=None, **extra):
+    """GET one status page, assert it honours the response contract, return its JSON."""
+    params = {"page": str(page), **extra}
+    if window is not None:
+        params["startTimeUTC"], params["endTimeUTC"] = (t.strftime("%Y%m%d%H%M%S") for t in window)
+    contracts.validate("status-request", params)
+    response = session.get(
+        server.url + "/api/v1/notifications/get", params=params, auth=server.auth
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = contracts.validate("status-response", response.json())
+    assert body["page"] == str(page)
+    return body
+
+
+def all_bounces(session, server, window=None) -> list[dict]:
+    """Every page of a window, as Marketing reads it; checks lastPage is true only at the end."""
+    items, page = [], 0
+    while True:
+        body = status_page(session, server, page, window)
+        items.extend(body["status"])
+        if body["lastPage"]:
+            return items
+        assert body["status"], "a page before the last one must not be empty"
+        page += 1
+
+
+class FakeClock:
+    """A settable ingest clock (UTC microseconds) for window tests that must not wait."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+    def __call__(self) -> int:
+        return int(self.now.timestamp()) * 1_000_000 + self.now.microsecond
+
+
+class TcpProxy:
+    """A real TCP forwarder in front of a server; ``stop()`` cuts every connection, as a
+    database restart or a network outage does, and ``start()`` brings the same port back."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.port = None
+        self._listener = None
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port or 0))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
+        self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
