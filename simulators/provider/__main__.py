@@ -1,0 +1,80 @@
+"""``smsbounce di-sim``: a SAP Digital Interconnect look-alike with scripted outcomes and faults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import threading
+
+import click
+
+from .app import create_app
+from .settings import Settings, SettingsError, scenario_from
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on (SMSBOUNCE_DI_HOST, default 127.0.0.1).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port (SMSBOUNCE_DI_PORT, default 8090; 0 = any)."
+)
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False),
+    help="Scenario JSON file (SMSBOUNCE_DI_SCENARIO; default: the packaged default.json).",
+)
+@click.option(
+    "--seed", type=click.IntRange(0, 2**63), help="Random seed (SMSBOUNCE_DI_SEED, default 0)."
+)
+@click.option(
+    "--first-order-id",
+    type=click.IntRange(1, 10**18),
+    help="First ORDERID (SMSBOUNCE_DI_FIRST_ORDER_ID; default: the millisecond clock).",
+)
+def main(host, port, scenario, seed, first_order_id):
+    """Simulate SAP Digital Interconnect: POST /cmn/<account>/<account>.sms, reports to each
+    AckReplyAddress, ground truth under /_sim/. Stops on Ctrl-C or SIGTERM."""
+    # Imported here so `smsbounce --help` does not load the server.
+    from .server import Server
+
+    try:
+        settings = Settings.from_env(os.environ)
+        overrides = {"host": host, "port": port, "seed": seed, "first_order_id": first_order_id}
+        if scenario is not None:
+            overrides["scenario"] = scenario_from(scenario, "--scenario")
+        settings = dataclasses.replace(
+            settings, **{k: v for k, v in overrides.items() if v is not None}
+        )
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    app = create_app(settings)
+    try:
+        server = Server(app, settings.host, settings.port)
+    except OSError as exc:
+        app.simulator.close()
+        raise click.ClickException(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+        ) from None
+    # serve_forever runs in a thread so that the main thread can wait for a signal and then call
+    # shutdown(), which must not run on the serving thread.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    credentials = "credentials required" if settings.user else "any credentials"
+    click.echo(f"smsbounce di-sim listening on {server.url} (seed {settings.seed})")
+    click.echo(f"  send:    POST {server.url}/cmn/<account>/<account>.sms ({credentials})")
+    click.echo(f"  control: GET {server.url}/_sim/summary, /_sim/messages, /_sim/reports")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+        app.simulator.close()
+        click.echo("smsbounce di-sim stopped")
+
+
+if __name__ == "__main__":
+    main()

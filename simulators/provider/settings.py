@@ -1,0 +1,96 @@
+"""The DI simulator's configuration: one frozen object, read from the environment once at start.
+
+``Settings.from_env()`` is the only place that reads ``os.environ``; tests build ``Settings(...)``
+directly. A bad value stops the start with a sentence naming the variable (``SettingsError``).
+The command-line options of ``smsbounce di-sim`` override the variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .scenario import Scenario, ScenarioError, load_scenario
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable and the problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Both None: any credentials are accepted (DI still requires *some* basic auth header).
+    user: str | None = None
+    password: str | None = None
+    scenario: Scenario = field(default_factory=load_scenario)
+    seed: int = 0
+    # None: order ids start at the millisecond clock, so a restarted simulator does not reuse the
+    # ids a long-lived buffer already holds. Set it for reproducible ids.
+    first_order_id: int | None = None
+    # DI's report date/time zone is not published (SPEC §2.3, assumed UTC).
+    timezone: str = "UTC"
+    workers: int = 8
+    host: str = "127.0.0.1"
+    port: int = 8090
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``SMSBOUNCE_DI_*`` variables (see docs/simulators-di.md)."""
+
+        def text(name: str) -> str | None:
+            value = environ.get(name, "").strip()
+            return value or None
+
+        user, password = text("SMSBOUNCE_DI_USER"), text("SMSBOUNCE_DI_PASSWORD")
+        if (user is None) != (password is None):
+            missing = "SMSBOUNCE_DI_PASSWORD" if password is None else "SMSBOUNCE_DI_USER"
+            raise SettingsError(
+                f"{missing} is not set: set both SMSBOUNCE_DI_USER and SMSBOUNCE_DI_PASSWORD "
+                "to require these credentials, or neither to accept any."
+            )
+        timezone = text("SMSBOUNCE_DI_TIMEZONE") or "UTC"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                "SMSBOUNCE_DI_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin, "
+                f"not {timezone!r}."
+            ) from None
+        first = _integer(text, "SMSBOUNCE_DI_FIRST_ORDER_ID", None, 1, 10**18)
+        return cls(
+            user=user,
+            password=password,
+            scenario=scenario_from(text("SMSBOUNCE_DI_SCENARIO"), "SMSBOUNCE_DI_SCENARIO"),
+            seed=_integer(text, "SMSBOUNCE_DI_SEED", 0, 0, 2**63),
+            first_order_id=first,
+            timezone=timezone,
+            workers=_integer(text, "SMSBOUNCE_DI_WORKERS", 8, 1, 256),
+            host=text("SMSBOUNCE_DI_HOST") or "127.0.0.1",
+            port=_integer(text, "SMSBOUNCE_DI_PORT", 8090, 0, 65535),
+        )
+
+
+def scenario_from(path: str | None, source: str) -> Scenario:
+    """Load the scenario at ``path`` (the default one when None); ``source`` names the origin."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        raise SettingsError(f"{source}: {exc}") from exc
+
+
+def _integer(text, name: str, default, low: int, high: int):
+    raw = text(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
+    return value
