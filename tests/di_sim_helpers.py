@@ -1,4 +1,4 @@
-"""Helpers for the DI simulator tests: a recording callback receiver and send bodies."""
+"""Helpers for the DI simulator tests: fixtures, a recording callback receiver, send bodies."""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
+import pytest
+import requests
 from bottle import Bottle, HTTPResponse, request
 
+from simulators.provider.app import create_app
 from simulators.provider.scenario import Scenario
+from simulators.provider.settings import Settings
+from simulators.provider.simulator import Simulator
 from tests.live_server import LiveServer
 
 WAIT = 10.0  # upper bound for any condition a test waits on; never a fixed sleep
+AUTH = ("acme", "pw")
 
 
 def quiet_scenario(**fields) -> Scenario:
@@ -51,6 +57,7 @@ class Receiver:
 
     def __init__(self, answers: Callable[[int, dict], int] | None = None):
         self.calls: list[dict] = []
+        self._received = 0
         self._answers = answers or (lambda number, params: 200)
         self._cond = threading.Condition()
         app = Bottle()
@@ -60,8 +67,10 @@ class Receiver:
             raw = request.environ.get("QUERY_STRING", "")
             params = dict(parse_qsl(raw, keep_blank_values=True))
             with self._cond:
-                number = len(self.calls) + 1
-                status = self._answers(number, params)
+                self._received += 1
+                number = self._received
+            status = self._answers(number, params)  # may block (timeout tests): not under the lock
+            with self._cond:
                 self.calls.append({"raw": raw, "params": params, "answer": status})
                 self._cond.notify_all()
             return HTTPResponse("ok" if status < 300 else "no", status)
@@ -77,3 +86,55 @@ class Receiver:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+@pytest.fixture
+def start_receiver():
+    started = []
+
+    def start(answers=None) -> Receiver:
+        receiver = Receiver(answers)
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+@pytest.fixture
+def start_sim():
+    """Start simulators (live servers) from a scenario and Settings fields."""
+    started = []
+
+    def start(scenario=None, **fields) -> LiveServer:
+        settings = Settings(scenario=scenario or quiet_scenario(), first_order_id=1000, **fields)
+        simulator = Simulator(settings)
+        server = LiveServer(create_app(settings, simulator))
+        server.simulator = simulator
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        server.simulator.close()
+
+
+def send(sim, body, auth=AUTH, account="acme"):
+    """POST a send body to the simulator's DI API."""
+    return requests.post(f"{sim.url}/cmn/{account}/{account}.sms", data=body, auth=auth, timeout=5)
+
+
+def control(sim, what, **params):
+    """GET /_sim/<what> as JSON."""
+    response = requests.get(f"{sim.url}/_sim/{what}", params=params, timeout=WAIT + 5)
+    assert response.headers["Content-Type"] == "application/json"
+    return response.json()
+
+
+def settle(sim) -> dict:
+    """Wait (bounded) until the simulator has nothing queued, in flight or to retry."""
+    summary = control(sim, "summary", wait=WAIT)
+    assert summary["idle"], summary
+    return summary
