@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable
+from functools import cache
+from importlib.resources import files
 from urllib.parse import parse_qsl
 
 import pytest
 import requests
 from bottle import Bottle, HTTPResponse, request
+from jsonschema import Draft202012Validator
 
 from simulators.provider.app import create_app
 from simulators.provider.scenario import Scenario
@@ -126,11 +130,24 @@ def send(sim, body, auth=AUTH, account="acme"):
     return requests.post(f"{sim.url}/cmn/{account}/{account}.sms", data=body, auth=auth, timeout=5)
 
 
+@cache
+def control_validator(what: str) -> Draft202012Validator:
+    path = files("simulators.provider") / "schemas" / f"control-{what}.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
 def control(sim, what, **params):
-    """GET /_sim/<what> as JSON."""
+    """GET /_sim/<what> as JSON, checked against its documented schema."""
     response = requests.get(f"{sim.url}/_sim/{what}", params=params, timeout=WAIT + 5)
+    assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/json"
-    return response.json()
+    document = response.json()
+    errors = control_validator(what).iter_errors(document)
+    problems = [f"{e.json_path}: {e.message}" for e in errors]
+    assert not problems, problems
+    return document
 
 
 def settle(sim) -> dict:

@@ -47,7 +47,7 @@ DEFAULT_TEXTS = {
 }
 FALLBACK_TEXT = _PREFIX + " failed with error {code}"
 
-_SCHEMA_FILE = files(__package__) / "scenario.schema.json"
+_SCHEMA_FILE = files(__package__) / "schemas" / "scenario.schema.json"
 _DEFAULT_FILE = files(__package__) / "scenarios" / "default.json"
 
 
