@@ -65,6 +65,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         )
         return {"page": str(wanted.page), "lastPage": page.last_page, "status": page.items}
 
+    @app.get("/healthz")
+    def healthz():
+        """The process answers (no database, no auth): for liveness probes and benchmarks."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """The database answers and the table exists; 503 otherwise (no auth, no data)."""
+        store.check()
+        return {"status": "ready"}
+
     if settings.enable_clear:
 
         @app.get(CLEAR)

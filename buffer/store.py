@@ -59,6 +59,11 @@ class Store:
         with db.session(self.database):
             self.database.create_tables([self._model], safe=True)
 
+    def check(self) -> None:
+        """Raise DatabaseUnavailable unless the database answers and the table exists."""
+        with db.session(self.database):
+            self._model.select().limit(1).execute()
+
     def close(self) -> None:
         self.database.close_all()
 

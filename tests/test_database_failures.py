@@ -39,6 +39,8 @@ def test_sqlite_locked_by_another_writer_answers_503_then_recovers(start_buffer,
 def test_sqlite_file_that_cannot_be_opened_answers_503(tmp_path):
     settings = settings_for(f"sqlite:///{tmp_path / 'no-such-directory' / 'buffer.db'}")
     with LiveServer(create_app(settings)) as server:
+        assert requests.get(server.url + "/healthz").json() == {"status": "ok"}
+        assert_unavailable(requests.get(server.url + "/readyz"))
         assert_unavailable(deliver(server, "x"))
         response = requests.get(
             server.url + "/api/v1/notifications/get", auth=(API_USER, API_PASSWORD)
@@ -70,7 +72,10 @@ def test_postgres_outage_answers_503_and_pooled_connections_recover(start_buffer
     assert time.monotonic() - started < 10, "an unreachable database must not hang the sender"
     assert_unavailable(requests.get(server.url + "/api/v1/notifications/get", auth=server.auth))
 
+    assert_unavailable(requests.get(server.url + "/readyz"))
+
     proxy.start()
+    assert requests.get(server.url + "/readyz").json() == {"status": "ready"}
     assert deliver(server, "after").json()["result"] == "stored"
     assert sorted(b["messageId"] for b in all_bounces(requests, server)) == ["after", "before"]
 

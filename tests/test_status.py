@@ -210,3 +210,8 @@ def test_clear_when_enabled_still_needs_auth(http, start_buffer, buffer_settings
     response = http.get(server.url + "/api/v1/notifications/clear", auth=server.auth)
     assert response.json() == {"deleted": 2}
     assert all_bounces(http, server) == []
+
+
+def test_health_and_readiness_need_no_auth(http, buffer_server):
+    assert http.get(buffer_server.url + "/healthz").json() == {"status": "ok"}
+    assert http.get(buffer_server.url + "/readyz").json() == {"status": "ready"}
