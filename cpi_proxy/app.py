@@ -1,0 +1,74 @@
+"""The emulated tenant's HTTP surface: authentication, the two iFlow addresses, nothing else."""
+
+from __future__ import annotations
+
+from hmac import compare_digest
+
+from bottle import Bottle, HTTPResponse, parse_auth, request
+
+from .errors import failed_exchange, json_error, router_error
+from .iflows import (
+    MAX_PACKAGE_BYTES,
+    BadPackage,
+    TargetFailed,
+    read_package,
+    relay_status,
+    send_package,
+)
+from .settings import Settings
+
+WWW_AUTHENTICATE = 'Basic realm="smsbounce cpi-proxy", charset="UTF-8"'
+
+
+def create_app(settings: Settings) -> Bottle:
+    """Build the proxy. Every request needs basic auth (401); the two addresses need the
+    configured role (403); any other path is 404, a wrong method 405."""
+    app = Bottle()
+    app.default_error_handler = router_error
+    context = settings.ssl_context()
+    users = {user.name: user for user in settings.users}
+    addresses = {settings.status_path, settings.send_path}
+    # Compared against when the user is unknown, so the answer time does not reveal user names.
+    unknown_password = b"\0" * 32
+
+    @app.hook("before_request")
+    def authorize():
+        # As on a CPI tenant, authentication comes first (even for unknown addresses: the
+        # tenant's front door checks it), the role is checked by the addressed iFlow.
+        name, password = parse_auth(request.get_header("Authorization", "")) or ("", "")
+        user = users.get(name)
+        expected = user.password.encode() if user else unknown_password
+        if not (compare_digest(password.encode(), expected) and user is not None):
+            raise json_error(
+                401,
+                "valid credentials are required",
+                headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            )
+        if request.path in addresses and settings.role not in user.roles:
+            raise json_error(403, f"user {name!r} does not have the role {settings.role}")
+
+    @app.get(settings.status_path)
+    def status():
+        """Marketing's bounce pull, relayed to the buffer (2xx unchanged, else CPI's 500)."""
+        try:
+            answer = relay_status(settings, context, request.environ.get("QUERY_STRING", ""))
+        except TargetFailed as exc:
+            return failed_exchange(str(exc))
+        headers = {"Content-Type": answer.content_type} if answer.content_type else {}
+        return HTTPResponse(answer.body, status=answer.status, headers=headers)
+
+    @app.post(settings.send_path)
+    def send():
+        """A package of messages → one DI order each; 400 for a package breaking the contract."""
+        if request.content_length > MAX_PACKAGE_BYTES:
+            return json_error(413, f"the package is larger than {MAX_PACKAGE_BYTES} bytes")
+        try:
+            package = read_package(request.body.read())
+        except BadPackage as exc:
+            return json_error(400, str(exc), exc.parameter)
+        try:
+            return send_package(settings, context, package)
+        except TargetFailed as exc:
+            return failed_exchange(str(exc))
+
+    return app
