@@ -26,19 +26,6 @@ PROVIDER_PATH = "/cmn/acc/acc.sms"
 INGEST_URL = "http://buffer.example:8080/api/v1/notifications/set/Tok3n-for-the-ingest-url"
 
 
-def assert_json_error(response, status: int, parameter: str | None = None) -> dict:
-    """The one check for every error answer: status, JSON error contract, named parameter.
-
-    ``response`` is a requests response or a ``RawAnswer``.
-    """
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = contracts.validate("error", response.json())
-    assert body["error"]["status"] == status
-    assert body["error"].get("parameter") == parameter, body
-    return body["error"]
-
-
 @dataclass
 class Seen:
     """One request a target received, as it arrived on the wire."""
@@ -198,7 +185,8 @@ def make_tls(folder) -> Tls:
 
 @dataclass
 class RawAnswer:
-    """An answer read with http.client, shaped like the parts of a requests response we use."""
+    """An answer read with http.client, shaped like the parts of a requests response that
+    ``tests.helpers.assert_json_error`` uses."""
 
     status_code: int
     headers: dict

@@ -21,7 +21,6 @@ from tests.cpi_helpers import (
     PROVIDER_PATH,
     Reply,
     Servers,
-    assert_json_error,
     di_error,
     make_tls,
     order_answer,
@@ -29,6 +28,7 @@ from tests.cpi_helpers import (
     proxy_settings,
     raw_get,
 )
+from tests.helpers import assert_json_error
 
 STATUS = "/http/hybris_sms/status"
 SEND = "/http/hybris_sms/sms"

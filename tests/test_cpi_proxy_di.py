@@ -138,3 +138,19 @@ def test_parse_answer(body, expected):
 def test_parse_answer_refuses_answers_without_a_usable_id_or_code(body):
     with pytest.raises(UnexpectedAnswer):
         parse_answer(body)
+
+
+def test_the_di_simulator_reads_our_body_and_we_read_its_answers():
+    from simulators.provider import ini
+
+    order = Order("MC-7", "+4915112345678", "a\nb", "ACME", "http://b.example/set/tok")
+    parsed = ini.parse_send(write_body(order).encode())
+    assert parsed.recipients == ("+4915112345678",)
+    assert (parsed.subject, parsed.text, parsed.originator) == ("MC-7", "a\\nb", "ACME")
+    assert (parsed.reply_address, parsed.validity) == ("http://b.example/set/tok", "2d")
+
+    assert parse_answer(ini.order_answer("123456")) == Accepted("123456")
+    error = ini.DIError("6019", "entry 1 ('0') is not a phone number")
+    assert parse_answer(ini.error_answer(error)) == Rejected(
+        "6019", "Recipient list invalid: entry 1 ('0') is not a phone number"
+    )
