@@ -8,6 +8,7 @@ import click
 
 SUBCOMMANDS = {
     "serve": "buffer.__main__:serve",
+    "di-sim": "simulators.provider.__main__:main",
 }
 
 
