@@ -8,6 +8,7 @@ import click
 
 SUBCOMMANDS = {
     "serve": "buffer.__main__:serve",
+    "cpi-proxy": "cpi_proxy.__main__:main",
     "di-sim": "simulators.provider.__main__:main",
 }
 

@@ -11,6 +11,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Concurrency tests open many connections at once; the default backlog (5) stalls them.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):
