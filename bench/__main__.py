@@ -1,0 +1,183 @@
+"""``python -m bench [ingest|pull|all] [--database-url URL] [--workers N] [--duration S]
+[--quick] [--json PATH]`` — see docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+
+from . import ingest, load, pull
+from .databases import Unavailable, postgres_server_url, scratch
+
+DATABASES = ("sqlite", "postgres")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Ratio benchmarks of the smsbounce buffer."
+    )
+    parser.add_argument("what", nargs="?", choices=("ingest", "pull", "all"), default="all")
+    parser.add_argument(
+        "--database-url",
+        help="postgresql://… server for the PostgreSQL half (a scratch database is created on "
+        "it and dropped; default SMSBOUNCE_BENCH_PG_URL, SMSBOUNCE_TEST_PG_URL, else "
+        "postgresql://postgres@127.0.0.1:5432/test). sqlite:///… runs the SQLite half only.",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--duration", type=float, help="seconds per load phase (default 15; 5 with --quick)"
+    )
+    parser.add_argument("--connections", type=int, default=16, help="open connections (16)")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="bounces in the pull window (1,000,000)"
+    )
+    parser.add_argument("--repeats", type=int, help="timed pulls per page (default 15; 5 quick)")
+    parser.add_argument("--quick", action="store_true", help="short phases: under ~2 minutes")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (5.0 if args.quick else 15.0)
+    args.repeats = args.repeats or (5 if args.quick else 15)
+    if not 1 <= args.workers <= 64:
+        parser.error("--workers must be between 1 and 64")
+    if not 1 <= args.duration <= 600:
+        parser.error("--duration must be between 1 and 600 seconds")
+    if args.rows < 2 * pull.PAGE_SIZE or args.rows % pull.PAGE_SIZE:
+        parser.error(f"--rows must be a multiple of {pull.PAGE_SIZE}, at least two pages")
+    url = args.database_url or ""
+    args.databases = ("sqlite",) if url.startswith("sqlite:") else DATABASES
+    args.pg_server = postgres_server_url(None if url.startswith("sqlite:") else url or None)
+    return args
+
+
+def _each_database(args, work) -> dict:
+    results = {}
+    for kind in args.databases:
+        try:
+            with scratch(kind, args.pg_server) as url:
+                results[kind] = work(url)
+        except Unavailable as exc:
+            results[kind] = {"skipped": str(exc)}
+            print(f"  {kind}: skipped — {exc}", file=sys.stderr)
+    return results
+
+
+def run_ingest(args) -> dict:
+    def work(url):
+        print(f"  ingest on {url.split(':')[0]} …", file=sys.stderr, flush=True)
+        return ingest.measure(url, args.workers, args.duration, args.connections)
+
+    return _each_database(args, work)
+
+
+def run_pull(args) -> dict:
+    def work(url):
+        started = time.monotonic()
+        print(f"  loading {args.rows:,} bounces into {url.split(':')[0]} …", file=sys.stderr)
+        window = pull.load(url, args.rows)
+        loaded = time.monotonic() - started
+        result = pull.measure(url, window, args.rows, args.workers, args.repeats)
+        return {**result, "load_s": round(loaded, 1)}
+
+    results = _each_database(args, work)
+    # The production database's figures at the top level; each database's below its name.
+    primary = next((k for k in ("postgres", "sqlite") if "first_ms" in results.get(k, {})), None)
+    top = {"database": primary, **results[primary]} if primary else {}
+    return {**top, **results}
+
+
+INGEST_COLUMNS = (
+    "per_s",
+    "trivial_per_s",
+    "ingest_vs_trivial",
+    "p50_ms",
+    "p99_ms",
+    "rss_mb",
+    "rss_growth_mb",
+    "non2xx",
+    "target_met",
+)
+PULL_COLUMNS = (
+    "rows",
+    "first_ms",
+    "deep_ms",
+    "deep_vs_first",
+    "deep_cold_ms",
+    "rss_mb",
+    "rss_growth_mb",
+    "target_met",
+)
+
+
+def table(title: str, results: dict, columns: tuple[str, ...]) -> str:
+    header = ["database", *columns]
+    lines = [
+        [kind, *(_cell(results[kind], c) for c in columns)] for kind in DATABASES if kind in results
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
+    out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in lines]
+    out += [
+        f"  {k}: skipped — {results[k]['skipped']}"
+        for k in DATABASES
+        if "skipped" in results.get(k, {})
+    ]
+    return "\n".join(out)
+
+
+def _cell(result: dict, column: str) -> str:
+    if "skipped" in result:
+        return "-"
+    value = result.get(column, "")
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    started = time.monotonic()
+    if not load.have_wrk():
+        print("NOTE: " + load.WRK_MISSING, file=sys.stderr)
+    figures: dict = {}
+    if args.what in ("ingest", "all"):
+        figures["ingest"] = run_ingest(args)
+    if args.what in ("pull", "all"):
+        figures["pull"] = run_pull(args)
+    figures["meta"] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "generator": "wrk" if load.have_wrk() else "python",
+        "cpus": _cpus(),
+        "python": platform.python_version(),
+        "workers": args.workers,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    print()
+    if "ingest" in figures:
+        print(table("ingest (target ingest_vs_trivial >= 0.6)", figures["ingest"], INGEST_COLUMNS))
+        print()
+    if "pull" in figures:
+        print(table("pull (target deep_vs_first <= 2.0)", figures["pull"], PULL_COLUMNS))
+        print()
+    print(
+        f"{figures['meta']['seconds']} s, {figures['meta']['generator']}, "
+        f"{figures['meta']['cpus']} CPUs, {args.workers} workers"
+    )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=2)
+            handle.write("\n")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
