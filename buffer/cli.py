@@ -10,6 +10,8 @@ SUBCOMMANDS = {
     "serve": "buffer.__main__:serve",
     "cpi-proxy": "cpi_proxy.__main__:main",
     "di-sim": "simulators.provider.__main__:main",
+    "marketing": "simulators.marketing.__main__:main",
+    "demo": "simulators.demo:main",
 }
 
 

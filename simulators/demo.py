@@ -1,0 +1,108 @@
+"""``smsbounce demo``: the whole flow on one machine, with a verdict.
+
+Marketing (simulated) → CPI proxy → DI simulator → buffer → CPI proxy → Marketing, all started
+here on free ports; the DI simulator's default scenario mixes outcomes and turns faults on.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from buffer.db import DatabaseUnavailable, UnsupportedDatabaseUrl
+from simulators.provider.scenario import ScenarioError
+
+from . import flow, services
+from .marketing.report import table, verdict
+
+MAX_PROBLEMS = 20  # lines of detail; the table has the totals
+
+
+@click.command(name="demo")
+@click.option(
+    "--messages", "count", type=click.IntRange(1, 100_000), default=1000, show_default=True
+)
+@click.option(
+    "--database-url",
+    help="The buffer's database, e.g. postgresql://…/db (default: a temporary SQLite file).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63), default=0, show_default=True)
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False),
+    help="DI simulator scenario file (default: the packaged default, faults on).",
+)
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=300.0, show_default=True)
+@click.option("--keep-running", is_flag=True, help="Leave the three services up; Ctrl-C stops.")
+def main(count, database_url, seed, scenario, timeout, keep_running):
+    """Run the whole flow with COUNT messages and reconcile: exit status 0 only when nothing the
+    buffer acknowledged was lost or served twice."""
+    try:
+        running = services.start(database_url, seed=seed, scenario=scenario)
+    except (UnsupportedDatabaseUrl, DatabaseUnavailable, ScenarioError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        where = database_url or running.database_url.removeprefix("sqlite:///")
+        click.echo(f"smsbounce demo: {count} messages, seed {seed}")
+        click.echo(
+            f"  buffer     {running.buffer.url}  ({where}; settle lag "
+            f"{services.SETTLE_LAG:g} s, db timeout {services.DB_TIMEOUT:g} s)"
+        )
+        click.echo(f"  CPI proxy  {running.proxy.url}")
+        click.echo(f"  DI sim     {running.di_sim.url}")
+        result = flow.run(running, count, seed=seed, timeout=timeout, progress=click.echo)
+        _report(result)
+        if keep_running:
+            _wait_for_stop(running)
+    finally:
+        running.stop()
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _report(result: flow.FlowResult) -> None:
+    click.echo(f"\ndone in {result.seconds:.1f} s; {result.poller.windows} poll windows")
+    click.echo(table(result.reconciliation))
+    details = [f"{p}" for p in result.reconciliation.problems()]
+    details += [f"contract: {v}" for v in result.poller.violations]
+    details += [f"send: {why}" for _, why in result.sent.failed]
+    if result.timed_out:
+        details.append("the provider did not settle before --timeout")
+    for line in details[:MAX_PROBLEMS]:
+        click.echo(f"  ! {line}")
+    if len(details) > MAX_PROBLEMS:
+        click.echo(f"  ! … and {len(details) - MAX_PROBLEMS} more")
+    click.echo(verdict(result.reconciliation) if not details else _failed(result))
+
+
+def _failed(result: flow.FlowResult) -> str:
+    if result.reconciliation.ok:
+        return "FAILED: see the lines marked ! above"
+    return verdict(result.reconciliation)
+
+
+def _wait_for_stop(running: services.Services) -> None:
+    user, password = running.marketing_auth
+    buffer_user, buffer_password = running.buffer_auth
+    click.echo("\nservices keep running (Ctrl-C to stop):")
+    click.echo(f"  Marketing → CPI send:   POST {running.send_url}  ({user} / {password})")
+    click.echo(f"  Marketing → CPI status: GET  {running.status_url}  ({user} / {password})")
+    click.echo(
+        f"  buffer:                 {running.buffer.url}/api/v1/notifications/get  "
+        f"({buffer_user} / {buffer_password})"
+    )
+    click.echo(f"  DI simulator:           {running.di_sim.url}/_sim/summary")
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    main()
