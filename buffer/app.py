@@ -6,17 +6,26 @@ import json
 import logging
 from hmac import compare_digest
 
-from bottle import Bottle, parse_auth, request
+from bottle import Bottle, parse_auth, request, response
 
 from .errors import json_error, json_errors, router_error
-from .mapping import map_di_report
-from .query import parse_query, parse_status_request
+from .mapping import InvalidParameter, Report
+from .providers import Incoming, Profile, Rejected, load_profiles
+from .query import (
+    MAX_BODY_BYTES,
+    MAX_FORM_FIELDS,
+    parse_pairs,
+    parse_query,
+    parse_status_request,
+    to_params,
+)
 from .settings import Settings
 from .store import Store
 
 log = logging.getLogger("smsbounce.buffer")
 
 INGEST = "/api/v1/notifications/set"
+PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 STATUS = "/api/v1/notifications/get"
 CLEAR = "/api/v1/notifications/clear"
 WWW_AUTHENTICATE = 'Basic realm="smsbounce", charset="UTF-8"'
@@ -31,23 +40,40 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     app = Bottle()
     app.install(json_errors)
     app.default_error_handler = router_error
-    table, timezone = settings.status_table, settings.timezone
+
+    profiles = load_profiles(settings)
+
+    def take(profile: Profile, token: str | None):
+        """Check the capability and the provider's signature, map, store, answer."""
+        incoming = _incoming(settings)
+        if settings.ingest_tokens or token is not None:
+            _require_token(settings.ingest_tokens, token or incoming.token)
+        problem = profile.authenticate(incoming)
+        if problem:
+            raise json_error(403, problem)
+        return _answer(profile, profile.parse(incoming), store)
 
     def ingest(token: str | None = None):
-        """A provider's delivery report. 200 once stored (or knowingly ignored); 400 names the
-        bad parameter; 404 for a missing or wrong token; 503 when nothing could be stored."""
-        params = _query()
-        if settings.ingest_tokens or token is not None:
-            _require_token(settings.ingest_tokens, token or params.get("token"))
-        params.pop("token", None)  # a capability: never stored or logged
-        report = map_di_report(params, table, timezone)
-        if not report.is_bounce:
-            return {"result": "acknowledged", "messageId": report.message_id}
-        result = store.save(report, raw=json.dumps(params, ensure_ascii=False))
-        return {"result": result, "messageId": report.message_id}
+        """A Digital Interconnect report at the article's path. 200 once stored (or knowingly
+        ignored); 400 names the bad parameter; 404 for a missing or wrong token; 503 when
+        nothing could be stored."""
+        return take(profiles["di"], token)
+
+    def provider_report(name: str, token: str | None = None):
+        """A report in provider ``name``'s own format; answered the way that provider expects."""
+        profile = profiles.get(name)
+        if profile is None:
+            raise json_error(404, f"no provider profile named {name!r}")
+        if request.method not in profile.methods:
+            raise json_error(
+                405, "method not allowed", headers={"Allow": ", ".join(profile.methods)}
+            )
+        return take(profile, token)
 
     app.route(INGEST, "GET", ingest)
     app.route(INGEST + "/<token>", "GET", ingest)
+    app.route(PROVIDER_REPORT, ["GET", "POST"], provider_report)
+    app.route(PROVIDER_REPORT + "/<token>", ["GET", "POST"], provider_report)
 
     @app.get(STATUS)
     def status():
@@ -89,6 +115,72 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
 
 def _query() -> dict[str, str]:
     return parse_query(request.environ.get("QUERY_STRING", ""))
+
+
+def _incoming(settings: Settings) -> Incoming:
+    """The request as a profile sees it; bounded like the query (SPEC §5)."""
+    query = _query()
+    token = query.pop("token", None)  # a capability: never stored or logged
+    form, raw_form, body = {}, (), None
+    if request.method == "POST":
+        raw = request.body.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise json_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        kind = (request.content_type or "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                raise InvalidParameter("", "the body is not valid JSON") from None
+        elif kind in ("application/x-www-form-urlencoded", ""):
+            raw_form = tuple(parse_pairs(raw, MAX_FORM_FIELDS, "form body"))
+            form = to_params(list(raw_form))
+        else:
+            raise json_error(415, f"unsupported content type {kind!r}; send form or JSON")
+    url = request.url
+    if settings.public_url:
+        query_string = request.environ.get("QUERY_STRING", "")
+        url = settings.public_url + request.path + ("?" + query_string if query_string else "")
+    return Incoming(
+        method=request.method,
+        url=url,
+        query=query,
+        token=token,
+        form=form,
+        json=body,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        raw_form=raw_form,
+    )
+
+
+def _answer(profile: Profile, parsed: list, store: Store):
+    """Store the bounces of one request in one transaction; answer per report.
+
+    A single-report request that was rejected is a 400 naming the field; a batch answers 200
+    with a result per report unless none could be taken.
+    """
+    bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
+    stored = iter(store.save_all([(r, r.raw) for r in bounces], provider=profile.name))
+    results = []
+    for item in parsed:
+        if isinstance(item, Rejected):
+            error = {"status": 400, "message": str(item)}
+            if item.parameter:
+                error["parameter"] = item.parameter
+            results.append({"error": error})
+        else:
+            result = next(stored) if item.is_bounce else "acknowledged"
+            results.append({"result": result, "messageId": item.message_id})
+    rejected = [item for item in parsed if isinstance(item, Rejected)]
+    if rejected and (not profile.batch or len(rejected) == len(parsed)):
+        first = rejected[0]
+        prefix = "" if not profile.batch else "no report could be taken: "
+        raise json_error(400, prefix + str(first), first.parameter)
+    if profile.answer.body is not None:
+        response.status = profile.answer.status
+        response.content_type = profile.answer.content_type
+        return profile.answer.body
+    return {"results": results} if profile.batch else results[0]
 
 
 def _require_token(tokens: tuple[str, ...], given: str | None) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-MESSAGE_ID_MAX = 30
+MESSAGE_ID_MAX = 64
 RECIPIENT_MAX = 25
 STATUS_TEXT_MAX = 250
 STATUS_RAW_MAX = 1000
@@ -104,6 +104,8 @@ class Report:
     status_text: str
     outcome: Outcome
     timestamp: str  # event time, UTC, YYYYMMDDhhmmss
+    # The report as received (JSON), kept with the record for audits; never served.
+    raw: str | None = field(default=None, compare=False)
 
     @property
     def is_bounce(self) -> bool:

@@ -9,7 +9,7 @@ TABLE = "notifications"
 
 
 class Notification(Model):
-    message_id = CharField(max_length=30, primary_key=True, column_name="messageId")
+    message_id = CharField(max_length=64, primary_key=True, column_name="messageId")
     recipient = CharField(max_length=25)
     status_code = CharField(max_length=10, column_name="statusCode")
     status_text = CharField(max_length=250, column_name="statusText")

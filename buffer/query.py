@@ -15,6 +15,8 @@ from .mapping import InvalidParameter, parse_utc
 MAX_QUERY_LENGTH = 2048
 MAX_PARAMETERS = 16
 MAX_VALUE_LENGTH = 1000
+MAX_BODY_BYTES = 256 * 1024
+MAX_FORM_FIELDS = 64
 MAX_PAGE = 9_999_999
 SOURCE_SYSTEM_MAX = 100
 
@@ -32,19 +34,27 @@ def parse_query(raw: str) -> dict[str, str]:
     """
     if len(raw) > MAX_QUERY_LENGTH:
         raise QueryTooLong(f"the query string is longer than {MAX_QUERY_LENGTH} characters")
+    return to_params(parse_pairs(raw.encode("latin-1"), MAX_PARAMETERS, "query string"))
+
+
+def parse_pairs(raw: bytes, max_fields: int, what: str) -> list[tuple[str, str]]:
+    """URL-encoded bytes → (name, value) pairs as sent; strict UTF-8, bounded count."""
     try:
-        text = raw.encode("latin-1").decode("utf-8")
-        pairs = parse_qsl(
-            text,
+        return parse_qsl(
+            raw.decode("utf-8"),
             keep_blank_values=True,
             encoding="utf-8",
             errors="strict",
-            max_num_fields=MAX_PARAMETERS,
+            max_num_fields=max_fields,
         )
     except UnicodeError:
-        raise InvalidParameter("", "the query string is not valid UTF-8") from None
+        raise InvalidParameter("", f"the {what} is not valid UTF-8") from None
     except ValueError:
-        raise InvalidParameter("", f"more than {MAX_PARAMETERS} parameters") from None
+        raise InvalidParameter("", f"more than {max_fields} parameters in the {what}") from None
+
+
+def to_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Pairs → ``{lower-cased name: value}``; a repeated name or an over-long value is a 400."""
     params: dict[str, str] = {}
     for name, value in pairs:
         key = name.lower()

@@ -63,6 +63,10 @@ class Settings:
     db_timeout: float = 10.0
     provider_timezone: str = "UTC"
     status_table: StatusTable = field(default_factory=load_status_table)
+    provider_files: tuple[str, ...] = ()
+    twilio_auth_token: str | None = None
+    # The URL providers call, when a proxy in front changes it (Twilio signs that URL).
+    public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
@@ -94,13 +98,26 @@ class Settings:
             db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", 10.0, low=0.1, high=600),
             provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", "UTC"),
             status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
+            provider_files=env.paths("SMSBOUNCE_PROVIDER_FILES"),
+            twilio_auth_token=env.text("SMSBOUNCE_TWILIO_AUTH_TOKEN"),
+            public_url=env.url("SMSBOUNCE_PUBLIC_URL"),
             host=env.text("SMSBOUNCE_HOST") or "127.0.0.1",
             port=env.integer("PORT", 8080, low=0, high=65535),
             workers=env.integer("SMSBOUNCE_WORKERS", 2, low=1, high=64),
             threads=env.integer("SMSBOUNCE_THREADS", 8, low=1, high=256),
         )
         settings.check_consistency()
+        settings.check_profiles()
         return settings
+
+    def check_profiles(self) -> None:
+        """Load every provider profile once, so a bad mapping file stops the start."""
+        from .providers import ProfileError, load_profiles
+
+        try:
+            load_profiles(self)
+        except ProfileError as exc:
+            raise SettingsError(f"SMSBOUNCE_PROVIDER_FILES: {exc}") from None
 
     def check_consistency(self) -> None:
         """Refuse combinations that would break a guarantee (SPEC §4, §5)."""
@@ -171,6 +188,15 @@ class _Env:
                 f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {value!r}."
             ) from None
         return value
+
+    def paths(self, name: str) -> tuple[str, ...]:
+        return tuple(p.strip() for p in (self.text(name) or "").split(",") if p.strip())
+
+    def url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must start with http:// or https://, not {value!r}.")
+        return value.rstrip("/") if value else None
 
     def tokens(self, name: str) -> tuple[str, ...]:
         tokens = tuple(t.strip() for t in (self.text(name) or "").split(",") if t.strip())

@@ -68,37 +68,48 @@ class Store:
         self.database.close_all()
 
     def save(self, report: Report, *, provider: str = "di", raw: str | None = None) -> str:
-        """Store a bounce unless the stored one is at least as significant; STORED or IGNORED.
+        """Store one bounce; see ``save_all``."""
+        return self.save_all([(report, raw)], provider=provider)[0]
 
-        Ranked Temporary < Permanent, ties by event time; an exact duplicate changes nothing.
-        The winner gets a fresh ingest time so the next poll serves the change. One statement,
-        so concurrent workers cannot interleave; committed before this returns.
+    def save_all(self, reports: list[tuple[Report, str | None]], *, provider: str) -> list[str]:
+        """Store bounces in one transaction; STORED or IGNORED for each, in order.
+
+        A bounce replaces the stored one for its message only if it is more significant:
+        Temporary < Permanent, ties by event time; an exact duplicate changes nothing. The
+        winner gets a fresh ingest time so the next poll serves the change. Each upsert is one
+        statement, so concurrent workers cannot interleave; all are committed before this
+        returns, or none is.
         """
-        if not report.is_bounce:
-            raise ValueError("only bounces are stored")
         model = self._model
+        results = []
         with db.session(self.database, write=True):
-            # Taken inside the transaction: on SQLite after the write lock is held.
-            row = {
-                model.message_id: report.message_id,
-                model.recipient: report.recipient,
-                model.status_code: report.status_code,
-                model.status_text: report.status_text,
-                model.type: report.outcome.value,
-                model.timestamp: report.timestamp,
-                model.ingested_at: self._clock(),
-                model.provider: provider,
-                model.raw_report: raw,
-            }
-            incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
-            later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
-            query = model.insert(row).on_conflict(
-                conflict_target=[model.message_id],
-                update={field: getattr(EXCLUDED, field.column_name) for field in row},
-                where=(incoming > current) | ((incoming == current) & later),
-            )
-            changed = self.database.execute(query).rowcount
-        return STORED if changed else IGNORED
+            for report, raw in reports:
+                if not report.is_bounce:
+                    raise ValueError("only bounces are stored")
+                results.append(self._upsert(model, report, provider, raw))
+        return results
+
+    def _upsert(self, model, report: Report, provider: str, raw: str | None) -> str:
+        # Taken inside the transaction: on SQLite after the write lock is held.
+        row = {
+            model.message_id: report.message_id,
+            model.recipient: report.recipient,
+            model.status_code: report.status_code,
+            model.status_text: report.status_text,
+            model.type: report.outcome.value,
+            model.timestamp: report.timestamp,
+            model.ingested_at: self._clock(),
+            model.provider: provider,
+            model.raw_report: raw,
+        }
+        incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
+        later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
+        query = model.insert(row).on_conflict(
+            conflict_target=[model.message_id],
+            update={field: getattr(EXCLUDED, field.column_name) for field in row},
+            where=(incoming > current) | ((incoming == current) & later),
+        )
+        return STORED if self.database.execute(query).rowcount else IGNORED
 
     def page(self, number: int, window: tuple[datetime, datetime] | None = None) -> Page:
         """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.

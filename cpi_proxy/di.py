@@ -19,7 +19,7 @@ _ERROR_TEXT = re.compile(r"^\s*ERRORTEXT\s*=\s*(.*?)\s*$", re.MULTILINE | re.IGN
 _BARE_CODE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Fa-f]{4})(?![0-9A-Za-z])")
 _TAG = re.compile(r"<[^>]*>")
 _PRINTABLE_ASCII = re.compile(r"[!-~]+")
-ORDER_ID_MAX = 30
+ORDER_ID_MAX = 64
 
 # DI's published error codes (SPEC §2.3), used when an answer carries a code but no text.
 ERROR_TEXTS = {
@@ -89,7 +89,7 @@ def write_body(order: Order) -> str:
 def parse_answer(body: str) -> Accepted | Rejected:
     """Read DI's answer: ``ORDERID=<id>``, or ``ERROR=<hex code>`` (+ ``ERRORTEXT=``), or a body
     that is just a hex code with words. Raises ``UnexpectedAnswer`` for anything else, and for an
-    order id the buffer could not store (over 30 characters: its bounces would be lost).
+    order id the buffer could not store (over 64 characters: its bounces would be lost).
     """
     lines = _TAG.sub("\n", body)
     found = _ORDER_ID.search(lines)

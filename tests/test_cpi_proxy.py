@@ -423,7 +423,7 @@ def test_send_fails_like_cpi_when_di_answers_non_2xx_without_a_code(
 
 @pytest.mark.parametrize(
     "body",
-    [b"<html><body>OK</body></html>", b"ORDERID=" + b"9" * 31],
+    [b"<html><body>OK</body></html>", b"ORDERID=" + b"9" * 65],
     ids=["no-order-id", "order-id-too-long"],
 )
 def test_send_fails_when_di_answers_2xx_without_a_usable_order_id(session, servers, buffer, body):

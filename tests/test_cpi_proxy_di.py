@@ -129,7 +129,7 @@ def test_parse_answer(body, expected):
         "",
         "<html><body>OK</body></html>",
         "Service is DEAD",
-        "ORDERID=" + "1" * 31,
+        "ORDERID=" + "1" * 65,
         "<html><body>ORDERID=</body></html>",
         "Year 20186 only",
     ],

@@ -70,7 +70,7 @@ def test_parameter_names_are_case_insensitive(http, buffer_server):
     ("overrides", "parameter"),
     [
         ({"orderID": None}, "orderID"),
-        ({"orderID": "x" * 31}, "orderID"),
+        ({"orderID": "x" * 65}, "orderID"),
         ({"time": None}, "time"),
         ({"time": "99"}, "time"),
         ({"date": None}, "date"),

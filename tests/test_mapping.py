@@ -110,7 +110,7 @@ def test_event_time_converted_from_provider_timezone(zone, expected):
     [
         ({"orderid": None}, "orderID"),
         ({"orderid": "  "}, "orderID"),
-        ({"orderid": "x" * 31}, "orderID"),
+        ({"orderid": "x" * 65}, "orderID"),
         ({"orderid": "has space"}, "orderID"),
         ({"time": None}, "time"),
         ({"time": "1015"}, "time"),
