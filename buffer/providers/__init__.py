@@ -37,7 +37,8 @@ def _builtin_documents() -> dict[str, tuple[dict, str]]:
 
 def load_profiles(settings) -> dict[str, Profile]:
     """Every profile this buffer serves, by name. Raises ProfileError naming a bad file."""
-    profiles: dict[str, Profile] = {"di": DigitalInterconnect(settings.status_table, settings.timezone)}
+    di = DigitalInterconnect(settings.status_table, settings.timezone)
+    profiles: dict[str, Profile] = {"di": di}
     for name, (document, source) in _builtin_documents().items():
         profiles[name] = _build(document, source, settings)
     for path in settings.provider_files:

@@ -99,8 +99,7 @@ def make_report(
     recipient = (recipient or "").strip()
     digits = recipient.removeprefix("+")
     if not digits.isdigit() or len(recipient) > RECIPIENT_MAX:
-        raise Rejected(
-            names["recipient"], f"{names['recipient']} must be a phone number: an optional + and digits"
-        )
+        name = names["recipient"]
+        raise Rejected(name, f"{name} must be a phone number: an optional + and digits")
     text = " ".join(text.split())[:STATUS_TEXT_MAX] or code
     return Report(message_id, recipient, code[:10], text, outcome, format_utc(event_time), raw)

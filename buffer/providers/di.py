@@ -33,8 +33,12 @@ class DigitalInterconnect(Profile):
         table = self.table
         return {
             **super().describe(),
-            "fields": {"messageId": "orderID", "recipient": "msisdn", "time": "date + time",
-                       "status": "status (code + text)"},
+            "fields": {
+                "messageId": "orderID",
+                "recipient": "msisdn",
+                "time": "date + time",
+                "status": "status (code + text)",
+            },
             "codes": {
                 "success": sorted(table.success),
                 "intermediate": sorted(table.intermediate),

@@ -22,7 +22,7 @@ import contracts
 from ..mapping import Outcome, Report
 from .base import Answer, Incoming, Profile, Rejected, make_report
 
-FIELDS = ("messageId", "recipient", "time", "status", "code", "text", "permanent")
+BOUNCES = ("temporary", "permanent")
 
 
 class ProfileError(ValueError):
@@ -56,14 +56,12 @@ class _Field:
 
 
 def _lookup(report: Any, path: str) -> Any:
-    if isinstance(report, Mapping) and all(isinstance(k, str) for k in report):
-        if path.lower() in report and not isinstance(report, dict | type(None)):
-            return report[path.lower()]
+    """A dotted path into a JSON object; form names are already lower-case."""
     current = report
     for part in path.split("."):
         if not isinstance(current, Mapping):
             return None
-        current = current.get(part, current.get(part.lower()))
+        current = current[part] if part in current else current.get(part.lower())
         if current is None:
             return None
     return current
@@ -93,8 +91,8 @@ class GenericProfile(Profile):
         time = document.get("time", {})
         self.time_format = time.get("format", "iso8601")
         self.timezone = ZoneInfo(time.get("timezone", "UTC"))
-        self.states = self._groups("states", ("delivered", "intermediate", "temporary", "permanent"))
-        self.codes = self._groups("codes", ("success", "intermediate", "temporary", "permanent"))
+        self.states = self._groups("states", ("delivered", "intermediate") + BOUNCES)
+        self.codes = self._groups("codes", ("success", "intermediate") + BOUNCES)
         self.default = Outcome(document.get("default", "Permanent"))
         answer = document.get("answer")
         if answer:
