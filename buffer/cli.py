@@ -8,8 +8,10 @@ import click
 
 SUBCOMMANDS = {
     "serve": "buffer.__main__:serve",
+    "verify": "simulators.verify.__main__:main",
     "cpi-proxy": "cpi_proxy.__main__:main",
     "di-sim": "simulators.provider.__main__:main",
+    "providers": "buffer.providers.cli:providers",
     "marketing": "simulators.marketing.__main__:main",
     "demo": "simulators.demo:main",
 }

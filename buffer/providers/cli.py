@@ -1,0 +1,109 @@
+"""``smsbounce providers list | check FILE | try NAME SAMPLE``: inspect and test mappings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import click
+
+from ..mapping import InvalidParameter, Report
+from ..query import parse_pairs, parse_query, to_params
+from ..settings import Settings, SettingsError
+from . import GenericProfile, Incoming, ProfileError, Rejected, load_profiles
+
+
+def _profiles(extra_files: tuple[str, ...]):
+    try:
+        settings = Settings.from_env({**os.environ, "SMSBOUNCE_API_PASSWORD": "unused"})
+        settings = dataclasses.replace(
+            settings, provider_files=settings.provider_files + tuple(extra_files)
+        )
+        return load_profiles(settings)
+    except (SettingsError, ProfileError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def providers():
+    """Provider profiles: which callback formats the buffer understands, and how they map."""
+
+
+@providers.command("list")
+@click.option("--file", "files", multiple=True, help="Also load this profile file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def list_profiles(files, as_json):
+    """Show every profile with its endpoint and its state/code table."""
+    described = [p.describe() for p in _profiles(files).values()]
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    for profile in described:
+        click.echo(f"{profile['name']}: {profile['description']}")
+        methods = ", ".join(profile["methods"])
+        click.echo(f"  endpoint: {methods} /api/v1/providers/{profile['name']}/report")
+        for group in ("states", "codes"):
+            for kind, values in profile.get(group, {}).items():
+                if values:
+                    click.echo(f"  {group[:-1]} {kind}: {', '.join(values)}")
+        click.echo(f"  otherwise: {profile.get('default', 'Permanent')}")
+
+
+@providers.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def check(path):
+    """Validate a profile file; exit 1 naming the key or line and the problem."""
+    try:
+        profile = GenericProfile.from_file(path)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"ok: profile {profile.name!r}, endpoint /api/v1/providers/{profile.name}/report")
+
+
+@providers.command("try")
+@click.argument("name")
+@click.argument("sample")
+@click.option("--file", "files", multiple=True, help="Also load this profile file.")
+def try_sample(name, sample, files):
+    """Show the record SAMPLE would become: a query string (or form body) or a JSON body."""
+    profiles = _profiles(files)
+    if name not in profiles:
+        raise click.ClickException(f"no profile {name!r}; known: {', '.join(sorted(profiles))}")
+    try:
+        incoming = _sample(sample.strip())
+        parsed = profiles[name].parse(incoming)
+    except (InvalidParameter, Rejected) as exc:
+        raise click.ClickException(f"rejected: {exc}") from None
+    for item in parsed:
+        click.echo(_verdict(item))
+
+
+def _sample(sample: str) -> Incoming:
+    if sample[:1] in "{[":
+        try:
+            body = json.loads(sample)
+        except ValueError as exc:
+            raise InvalidParameter("", f"the sample is not valid JSON: {exc}") from None
+        return Incoming(method="POST", url="", json=body)
+    query = sample.split("?", 1)[1] if "?" in sample else sample
+    pairs = tuple(parse_pairs(query.encode(), 64, "sample"))
+    return Incoming(
+        method="GET", url="", query=parse_query(query), form=to_params(list(pairs)), raw_form=pairs
+    )
+
+
+def _verdict(item: Report | Rejected) -> str:
+    if isinstance(item, Rejected):
+        return f"rejected (400): {item}"
+    record = {
+        "messageId": item.message_id,
+        "recipient": item.recipient,
+        "statusCode": item.status_code,
+        "statusText": item.status_text,
+        "type": item.outcome.value,
+        "timestamp": item.timestamp,
+    }
+    if not item.is_bounce:
+        return f"acknowledged, not served ({item.outcome.value}): {json.dumps(record)}"
+    return f"stored and served to Marketing: {json.dumps(record)}"
