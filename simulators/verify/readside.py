@@ -1,0 +1,292 @@
+"""Read-side checks: what any status endpoint must do, judged from what was observed.
+
+Each check owns its own rules, so one fault fails one check: ``schema`` judges the shape
+(keys, JSON types), ``page-echo`` the ``page`` value, ``last-page`` and ``past-end`` the
+``lastPage`` flag, ``item-fields`` the values inside items.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jsonschema import Draft202012Validator
+
+import contracts
+
+from .verdict import Verdict, judge, skipped
+from .walk import JSON_MEDIA_TYPE, Walk, document, items, media_type, usable
+from .wire import Exchange
+
+# The article's column sizes (SPEC §2.2); minimum 1 where an empty value cannot identify anything.
+FIELD_LENGTHS = {
+    "messageId": (1, 30),
+    "recipient": (1, 25),
+    "statusCode": (0, 10),
+    "statusText": (0, 250),
+    "timestamp": (14, 14),
+}
+TYPES = ("Temporary", "Permanent")
+# Value rules inside items belong to item-fields; page and lastPage to their own checks.
+_VALUE_KEYWORDS = {"maxLength", "minLength", "enum", "pattern"}
+# CPI fails the exchange with HTTP 500 for any non-2xx answer of its target (SPEC §2.4) and
+# names the target's status in the text; a 4xx relayed that way is the target rejecting input.
+_RELAYED_4XX = re.compile(r"statusCode: 4[0-9][0-9]\b")
+
+
+@dataclass
+class ReadSide:
+    """Everything the read-side checks judge. ``unauthenticated`` is None without credentials."""
+
+    walks: list[Walk]
+    bad_parameters: list[Exchange] = field(default_factory=list)
+    unauthenticated: list[Exchange] | None = None
+    max_latency: float = 5.0
+
+    def pages(self):
+        """``(walk, page number, exchange)`` for every page request."""
+        for walk in self.walks:
+            for number, exchange in enumerate(walk.pages):
+                yield walk, number, exchange
+
+
+def _where(walk: Walk, number: int) -> str:
+    return f"page={number} of {walk.name}"
+
+
+def answers_200(side: ReadSide) -> Verdict:
+    """Every well-formed page request is answered 200."""
+    problems, count = [], 0
+    for walk, number, exchange in side.pages():
+        count += 1
+        if exchange.status != 200:
+            problems.append(f"{_where(walk, number)} → {exchange.answer}: {exchange.excerpt}")
+    return judge("answers-200", problems, f"{count} page requests answered HTTP 200")
+
+
+def content_type(side: ReadSide) -> Verdict:
+    """Marketing reads the answer as JSON: the media type must say so."""
+    problems, count = [], 0
+    for walk, number, exchange in side.pages():
+        if exchange.status == 200:
+            count += 1
+            if media_type(exchange.content_type) != JSON_MEDIA_TYPE:
+                shown = exchange.content_type or "no Content-Type"
+                problems.append(f"{_where(walk, number)} → {shown!r}, not {JSON_MEDIA_TYPE}")
+    return judge("content-type", problems, f"{count} pages are {JSON_MEDIA_TYPE}")
+
+
+def _shape_problems(body) -> list[str]:
+    validator = Draft202012Validator(contracts.schema("status-response"))
+    found = []
+    for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
+        path = list(error.absolute_path)
+        if path and path[0] in ("page", "lastPage"):
+            continue
+        if len(path) == 3 and path[0] == "status" and error.validator in _VALUE_KEYWORDS:
+            continue
+        found.append(f"{error.json_path}: {error.message}")
+    return found
+
+
+def schema(side: ReadSide) -> Verdict:
+    """The body has the shape of contracts/status-response: its keys and JSON types."""
+    problems, count = [], 0
+    for walk, number, exchange in side.pages():
+        if exchange.status != 200:
+            continue
+        count += 1
+        if exchange.json_problem:
+            problems.append(f"{_where(walk, number)}: {exchange.json_problem}")
+            continue
+        for problem in _shape_problems(exchange.document)[:2]:
+            problems.append(f"{_where(walk, number)}: {problem}")
+    return judge("schema", problems, f"{count} pages match contracts/status-response")
+
+
+def page_echo(side: ReadSide) -> Verdict:
+    """``page`` is the requested page number, echoed as a string."""
+    problems, count = [], 0
+    for walk, number, exchange in side.pages():
+        body = document(exchange)
+        if body is None:
+            continue
+        count += 1
+        echoed = body.get("page")
+        if echoed != str(number):
+            problems.append(f"{_where(walk, number)} → page {echoed!r}, expected {str(number)!r}")
+    return judge("page-echo", problems, f"{count} pages echo page as the requested string")
+
+
+def last_page(side: ReadSide) -> Verdict:
+    """``lastPage`` is a boolean, true exactly on the last page with items and on an empty
+    window; the walk read one page further, so a premature ``true`` shows."""
+    problems, judged = [], 0
+    for walk in side.walks:
+        pages = walk.pages
+        for number, exchange in enumerate(pages):
+            body = document(exchange)
+            if body is None or not usable(exchange):
+                break
+            flag = body.get("lastPage")
+            if not isinstance(flag, bool):
+                problems.append(
+                    f"{_where(walk, number)} → lastPage {json.dumps(flag)} is not a boolean"
+                )
+                continue
+            here = items(exchange)
+            if here:
+                if number + 1 >= len(pages) or not usable(pages[number + 1]):
+                    continue  # the page after was not read: nothing to compare with
+                judged += 1
+                following = len(items(pages[number + 1]))
+                if flag != (following == 0):
+                    problems.append(
+                        f"{_where(walk, number)} → lastPage {str(flag).lower()}"
+                        f" but page {number + 1} has {following} items"
+                    )
+            elif number == 0:
+                judged += 1
+                if flag is not True:
+                    problems.append(f"{_where(walk, number)} is empty but lastPage is false")
+    return judge("last-page", problems, f"lastPage right on {judged} pages")
+
+
+def past_end(side: ReadSide) -> Verdict:
+    """A page past the end of a window is empty with ``lastPage`` true."""
+    problems, judged = [], 0
+    for walk in side.walks:
+        for number, exchange in enumerate(walk.pages):
+            if number == 0 or not usable(exchange) or items(exchange):
+                continue
+            judged += 1
+            flag = document(exchange).get("lastPage")
+            if flag is not True:
+                problems.append(
+                    f"{_where(walk, number)} (past the end) → lastPage {json.dumps(flag)}"
+                )
+    if not judged:
+        return skipped("past-end", "no window was read past its end")
+    return judge("past-end", problems, f"{judged} pages past the end are empty, lastPage true")
+
+
+def no_repeats(side: ReadSide) -> Verdict:
+    """No messageId appears twice among the pages of one window (stable paging)."""
+    problems, total = [], 0
+    for walk in side.walks:
+        seen: dict[object, list[int]] = defaultdict(list)
+        for number, item in walk.bounces():
+            seen[str(item.get("messageId"))].append(number)
+        total += len(seen)
+        for message_id, numbers in seen.items():
+            if len(numbers) > 1:
+                shown = ", ".join(map(str, numbers))
+                problems.append(f"messageId {message_id!r} on pages {shown} of {walk.name}")
+    return judge("no-repeats", problems, f"{total} items, none repeated within a window")
+
+
+def field_problems(item: dict) -> list[str]:
+    """What breaks the article's rules in one item's values (strings only: types are schema's)."""
+    found = []
+    for name, (low, high) in FIELD_LENGTHS.items():
+        value = item.get(name)
+        if isinstance(value, str) and not low <= len(value) <= high:
+            found.append(f"{name} has {len(value)} characters (allowed {low}–{high})")
+    kind = item.get("type")
+    if isinstance(kind, str) and kind not in TYPES:
+        found.append(f"type {kind!r} is neither Temporary nor Permanent")
+    stamp = item.get("timestamp")
+    if isinstance(stamp, str) and len(stamp) == 14 and not _valid_timestamp(stamp):
+        found.append(f"timestamp {stamp!r} is not a real time YYYYMMDDhhmmss")
+    return found
+
+
+def _valid_timestamp(text: str) -> bool:
+    if not text.isascii() or not text.isdigit():
+        return False
+    try:
+        datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
+def item_fields(side: ReadSide) -> Verdict:
+    """Every item's values fit the article's lengths, ``type`` and ``timestamp`` rules."""
+    problems, count = [], 0
+    for walk in side.walks:
+        for number, item in walk.bounces():
+            count += 1
+            for problem in field_problems(item):
+                message_id = str(item.get("messageId"))[:40]
+                problems.append(f"{message_id!r} ({_where(walk, number)}): {problem}")
+    return judge("item-fields", problems, f"{count} items within the article's field rules")
+
+
+def _rejected(exchange: Exchange) -> bool:
+    if exchange.status is not None and 400 <= exchange.status < 500:
+        return True
+    body = exchange.document
+    message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
+    return exchange.status == 500 and bool(_RELAYED_4XX.search(str(message)))
+
+
+def bad_parameters(side: ReadSide) -> Verdict:
+    """Missing or invalid parameters are answered 4xx (a client error), never 5xx or 2xx.
+    A CPI failed exchange (500) naming the target's 4xx counts as the target's rejection."""
+    if not side.bad_parameters:
+        return skipped("bad-parameters", "no invalid request was sent")
+    problems = [
+        f"{exchange.label} → {exchange.answer}, expected 4xx"
+        for exchange in side.bad_parameters
+        if not _rejected(exchange)
+    ]
+    statuses = sorted({str(e.status) for e in side.bad_parameters})
+    proof = f"{len(side.bad_parameters)} invalid requests rejected ({', '.join(statuses)})"
+    return judge("bad-parameters", problems, proof)
+
+
+def auth_required(side: ReadSide) -> Verdict:
+    """Without valid credentials the endpoint answers 401 and serves nothing."""
+    if side.unauthenticated is None:
+        return skipped("auth-required", "no --user given: the endpoint is read without credentials")
+    problems = [
+        f"{exchange.label} → {exchange.answer}, expected HTTP 401"
+        for exchange in side.unauthenticated
+        if exchange.status != 401
+    ]
+    proof = f"{len(side.unauthenticated)} requests without valid credentials answered 401"
+    return judge("auth-required", problems, proof)
+
+
+def latency(side: ReadSide) -> Verdict:
+    """Every page answers within ``max_latency`` seconds (Marketing polls while campaigns run)."""
+    timed = [(e.seconds, w, n) for w, n, e in side.pages() if e.status is not None]
+    if not timed:
+        return skipped("latency", "no page was answered")
+    problems = [
+        f"{_where(walk, number)} took {seconds:.2f} s (limit {side.max_latency:g} s)"
+        for seconds, walk, number in timed
+        if seconds > side.max_latency
+    ]
+    slowest = max(timed, key=lambda t: t[0])[0]
+    proof = f"slowest of {len(timed)} pages {slowest:.2f} s (limit {side.max_latency:g} s)"
+    return judge("latency", problems, proof)
+
+
+CHECKS = (
+    answers_200,
+    content_type,
+    schema,
+    page_echo,
+    last_page,
+    past_end,
+    no_repeats,
+    item_fields,
+    bad_parameters,
+    auth_required,
+    latency,
+)

@@ -1,0 +1,148 @@
+"""Round-trip checks: the run's own reports went in through the ingest URL; did Marketing's
+windows serve exactly what SPEC §3–§4 say? Pure functions over what was sent and read.
+
+A message whose report was not accepted is left to ``ingest-accepted`` and judged nowhere else;
+served records are looked up by this run's prefix only, so other data never counts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .di import MAPPING, RANKING, SUCCESS, Expectation, Plan
+from .verdict import Verdict, judge, skipped
+from .walk import Walk
+from .wire import Exchange
+
+FIELDS = ("messageId", "recipient", "statusCode", "statusText", "type", "timestamp")
+
+
+@dataclass
+class RoundTrip:
+    """``answers[i]`` answered ``plan.reports[i]``; ``walks`` are contiguous windows in order."""
+
+    plan: Plan
+    answers: list[Exchange]
+    walks: list[Walk]
+    settle_lag: float = 0.0
+
+    def accepted(self) -> set[str]:
+        """Messages all of whose reports were answered 2xx."""
+        refused = {
+            report.message_id
+            for report, answer in zip(self.plan.reports, self.answers, strict=True)
+            if not _ok(answer)
+        }
+        return {report.message_id for report in self.plan.reports} - refused
+
+    def served(self) -> dict[str, list[tuple[int, dict]]]:
+        """This run's items per messageId, as ``(window index, item)`` in reading order."""
+        found: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+        for index, walk in enumerate(self.walks):
+            for _, item in walk.bounces():
+                message_id = item.get("messageId")
+                if message_id in self.plan.expectations:
+                    found[message_id].append((index, item))
+        return found
+
+    def judged_by(self, check: str) -> list[Expectation]:
+        accepted = self.accepted()
+        return [
+            e
+            for e in self.plan.expectations.values()
+            if e.judge == check and e.message_id in accepted
+        ]
+
+
+def _ok(answer: Exchange) -> bool:
+    return answer.status is not None and 200 <= answer.status < 300
+
+
+def _label(expectation: Expectation) -> str:
+    return f"{expectation.message_id} ({expectation.key})"
+
+
+def ingest_accepted(trip: RoundTrip) -> Verdict:
+    """Every well-formed report, the article's quirky one included, is answered 2xx."""
+    problems = [
+        f"{report.message_id} ({report.key}) → {answer.answer}: {answer.excerpt}"
+        for report, answer in zip(trip.plan.reports, trip.answers, strict=True)
+        if not _ok(answer)
+    ]
+    return judge("ingest-accepted", problems, f"{len(trip.answers)} reports answered 2xx")
+
+
+def _differences(item: dict, record: dict) -> list[str]:
+    return [
+        f"{name} {item.get(name)!r}, expected {record[name]!r}"
+        for name in FIELDS
+        if item.get(name) != record[name]
+    ]
+
+
+def _compare(trip: RoundTrip, check: str) -> Verdict:
+    served = trip.served()
+    expectations = [e for e in trip.judged_by(check) if e.message_id in served]
+    if not expectations:
+        return skipped(check, "none of its messages was served (see exactly-once)")
+    problems = []
+    for expectation in expectations:
+        _, item = served[expectation.message_id][0]
+        differences = _differences(item, expectation.record)
+        if differences:
+            problems.append(f"{_label(expectation)}: " + ", ".join(differences))
+    return judge(check, problems, f"{len(expectations)} served records match field by field")
+
+
+def field_mapping(trip: RoundTrip) -> Verdict:
+    """Each served bounce carries exactly the mapped fields (SPEC §3): id, recipient with its
+    ``+``, code and text split, quotes stripped, type from the code, event time as UTC."""
+    return _compare(trip, MAPPING)
+
+
+def stronger_status_wins(trip: RoundTrip) -> Verdict:
+    """For repeated reports of one message the served record is the strongest (Permanent >
+    Temporary > success), ties by event time — whatever order the reports arrived in."""
+    return _compare(trip, RANKING)
+
+
+def successes_not_served(trip: RoundTrip) -> Verdict:
+    """Success reports (``0x451A``, or no error code) are acknowledged but never served."""
+    served = trip.served()
+    expectations = [e for e in trip.plan.expectations.values() if e.judge == SUCCESS]
+    problems = [
+        f"{_label(e)} served as {served[e.message_id][0][1].get('type')!r}"
+        for e in expectations
+        if e.message_id in served
+    ]
+    return judge("successes-not-served", problems, f"{len(expectations)} successes not served")
+
+
+def exactly_once(trip: RoundTrip) -> Verdict:
+    """Over contiguous windows every bounce is served in exactly one window: none lost (late
+    reports included), none served again in a later window."""
+    served = trip.served()
+    expectations = [e for e in trip.judged_by(MAPPING) + trip.judged_by(RANKING)]
+    first, last = trip.walks[0].window[0], trip.walks[-1].window[1]
+    problems = []
+    for expectation in expectations:
+        windows = sorted({index for index, _ in served.get(expectation.message_id, [])})
+        if not windows:
+            problems.append(f"{_label(expectation)} is in no window of {first}..{last}")
+        elif len(windows) > 1:
+            names = " and ".join(trip.walks[i].name for i in windows)
+            problems.append(f"{_label(expectation)} is served in {names}")
+    verdict = judge(
+        "exactly-once",
+        problems,
+        f"{len(expectations)} bounces each in exactly one of {len(trip.walks)} windows",
+    )
+    if verdict.failed and any("no window" in p for p in problems):
+        hint = f" — is the endpoint's settle lag at most --settle-lag {trip.settle_lag:g}?"
+        return Verdict(verdict.check, verdict.verdict, verdict.evidence + hint)
+    return verdict
+
+
+CHECKS = (ingest_accepted, field_mapping, successes_not_served, exactly_once, stronger_status_wins)
+NAMES = tuple(check.__name__.replace("_", "-") for check in CHECKS)

@@ -1,0 +1,59 @@
+"""Each deliberately broken server makes verify fail on exactly its check, and only that one."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulators.verify import readside, roundtrip
+from simulators.verify.reports import table
+from tests.broken_servers import FAULTS, PASSWORD, USER, ReferenceServer
+from tests.verify_helpers import failed_checks, verify
+
+# fault of tests/broken_servers.py → the one check it must fail
+BROKEN = {
+    "crash-on-empty-window": "answers-200",
+    "text-plain": "content-type",
+    "extra-item-field": "schema",
+    "page-off-by-one": "page-echo",
+    "last-page-always-true": "last-page",
+    "empty-page-0-not-last": "last-page",
+    "past-end-not-last": "past-end",
+    "overlapping-pages": "no-repeats",
+    "foreign-long-text": "item-fields",
+    "crash-on-bad-page": "bad-parameters",
+    "no-auth": "auth-required",
+    "first-answer-slow": "latency",
+    "case-sensitive-names": "ingest-accepted",
+    "lose-plus": "field-mapping",
+    "serve-successes": "successes-not-served",
+    "ignore-window": "exactly-once",
+    "last-write-wins": "stronger-status-wins",
+}
+ALL_CHECKS = [c.__name__.replace("_", "-") for c in readside.CHECKS + roundtrip.CHECKS]
+
+
+def _verify(server: ReferenceServer):
+    return verify(
+        server.status_url, (USER, PASSWORD), server.ingest_url, max_latency=1.0, timeout=10.0
+    )
+
+
+def test_every_check_has_a_broken_server_and_every_fault_a_check():
+    assert set(BROKEN.values()) == set(ALL_CHECKS)
+    assert set(BROKEN) == set(FAULTS)
+
+
+def test_the_reference_server_passes_every_check():
+    with ReferenceServer() as server:
+        result = _verify(server)
+    assert failed_checks(result) == [], table(result)
+    assert {v.verdict for v in result.verdicts} == {"pass"}, table(result)
+
+
+@pytest.mark.parametrize("fault, check", BROKEN.items(), ids=list(BROKEN))
+def test_a_broken_server_fails_exactly_its_check(fault, check):
+    with ReferenceServer(fault) as server:
+        result = _verify(server)
+    assert failed_checks(result) == [check], table(result)
+    evidence = next(v.evidence for v in result.verdicts if v.check == check)
+    assert evidence and "\n" not in evidence
