@@ -16,7 +16,7 @@ WORDS = {PASS: "PASS", FAIL: "FAIL", SKIP: "skip"}
 
 
 def _describe(check) -> str:
-    return " ".join(inspect.getdoc(check).split())
+    return " ".join(inspect.getdoc(check).replace("``", "").split())
 
 
 DESCRIPTIONS = {
