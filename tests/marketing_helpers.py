@@ -4,12 +4,14 @@ builders for reconciliation tables, and a WSGI recorder that keeps every message
 from __future__ import annotations
 
 import io
+import json
 import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from bottle import Bottle, HTTPResponse, request
 
+import contracts
 from simulators.marketing.interactions import Interaction, to_interaction
 from tests.live_server import LiveServer
 
@@ -56,6 +58,49 @@ class StatusServer:
 
     def stop(self):
         self.server.stop()
+
+
+class SendRoute:
+    """A stand-in for CPI's send route: checks each package, answers with ``reply(package)``."""
+
+    def __init__(self, reply=None):
+        self.packages: list[dict] = []
+        self.reply = reply or self.accept_all
+        app = Bottle()
+
+        @app.post("/sms")
+        def sms():
+            # request.json stops at Bottle's 100 KiB; a package of 1,000 is larger.
+            package = contracts.validate("marketing-send-request", json.loads(request.body.read()))
+            self.packages.append(package)
+            return self.reply(package)
+
+        self.server = LiveServer(app)
+        self.url = self.server.url + "/sms"
+
+    @staticmethod
+    def accept_all(package):
+        results = []
+        for message in package["messages"]:
+            if message["recipient"].startswith("+4900"):
+                results.append(
+                    {
+                        "messageId": message["messageId"],
+                        "status": "rejected",
+                        "errorCode": "6019",
+                        "errorText": "bad number",
+                    }
+                )
+            else:
+                provider_id = "p" + message["messageId"].rsplit("-", 1)[1]
+                results.append(
+                    {
+                        "messageId": message["messageId"],
+                        "status": "accepted",
+                        "providerMessageId": provider_id,
+                    }
+                )
+        return {"version": "1", "results": results}
 
 
 def served(*items_, window="w", number=0) -> list[Interaction]:
@@ -140,3 +185,32 @@ class Recorder:
             return [
                 e for e in self.exchanges if e.service == service and e.path.startswith(path_prefix)
             ]
+
+
+def tamper_status(edit):
+    """A ``wrap`` for ``services.start`` that passes each JSON answer of the proxy's status route
+    through ``edit(document)`` — a broken middle, to prove the reconciliation notices."""
+
+    def wrap(service: str, app):
+        if service != "cpi-proxy":
+            return app
+
+        def tampered(environ, start_response):
+            if not environ["PATH_INFO"].endswith("/status"):
+                return app(environ, start_response)
+            seen = {}
+
+            def capture(status, headers, exc_info=None):
+                seen["status"], seen["headers"] = status, headers
+                return lambda data: None
+
+            body = b"".join(app(environ, capture))
+            if seen["status"].startswith("200"):
+                body = json.dumps(edit(json.loads(body))).encode()
+            headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+            start_response(seen["status"], headers + [("Content-Length", str(len(body)))])
+            return [body]
+
+        return tampered
+
+    return wrap
