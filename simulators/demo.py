@@ -6,8 +6,11 @@ here on free ports; the DI simulator's default scenario mixes outcomes and turns
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import threading
+from contextlib import contextmanager
 
 import click
 
@@ -39,6 +42,11 @@ MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 def main(count, database_url, seed, scenario, timeout, keep_running):
     """Run the whole flow with COUNT messages and reconcile: exit status 0 only when nothing the
     buffer acknowledged was lost or served twice."""
+    with _service_warnings():
+        _demo(count, database_url, seed, scenario, timeout, keep_running)
+
+
+def _demo(count, database_url, seed, scenario, timeout, keep_running):
     try:
         running = services.start(database_url, seed=seed, scenario=scenario)
     except (UnsupportedDatabaseUrl, DatabaseUnavailable, ScenarioError) as exc:
@@ -60,6 +68,21 @@ def main(count, database_url, seed, scenario, timeout, keep_running):
         running.stop()
     if not result.ok:
         raise SystemExit(1)
+
+
+@contextmanager
+def _service_warnings():
+    """Show the services' warnings (e.g. the buffer's 503 when SQLite stays locked longer than
+    its timeout) as one marked line each, between the progress lines; only during the demo."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(name)s: %(levelname)s %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logger = logging.getLogger("smsbounce")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _report(result: flow.FlowResult) -> None:
