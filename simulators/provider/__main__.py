@@ -10,7 +10,8 @@ import threading
 import click
 
 from .app import create_app
-from .settings import Settings, SettingsError, scenario_from
+from .formats import FORMATS
+from .settings import Settings, SettingsError, profile_from, scenario_from
 
 
 @click.command()
@@ -31,7 +32,18 @@ from .settings import Settings, SettingsError, scenario_from
     type=click.IntRange(1, 10**18),
     help="First ORDERID (SMSBOUNCE_DI_FIRST_ORDER_ID; default: the millisecond clock).",
 )
-def main(host, port, scenario, seed, first_order_id):
+@click.option(
+    "--profile",
+    help="Callback format of the delivery reports (SMSBOUNCE_DI_PROFILE, default di): "
+    + ", ".join(FORMATS)
+    + ".",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100),
+    help="infobip: up to N reports per request (SMSBOUNCE_DI_BATCH, default 1).",
+)
+def main(host, port, scenario, seed, first_order_id, profile, batch):
     """Simulate SAP Digital Interconnect: POST /cmn/<account>/<account>.sms, reports to each
     AckReplyAddress, ground truth under /_sim/. Stops on Ctrl-C or SIGTERM."""
     # Imported here so `smsbounce --help` does not load the server.
@@ -39,7 +51,15 @@ def main(host, port, scenario, seed, first_order_id):
 
     try:
         settings = Settings.from_env(os.environ)
-        overrides = {"host": host, "port": port, "seed": seed, "first_order_id": first_order_id}
+        overrides = {
+            "host": host,
+            "port": port,
+            "seed": seed,
+            "first_order_id": first_order_id,
+            "batch": batch,
+        }
+        if profile is not None:
+            overrides["profile"] = profile_from(profile, "--profile")
         if scenario is not None:
             overrides["scenario"] = scenario_from(scenario, "--scenario")
         settings = dataclasses.replace(
@@ -64,7 +84,10 @@ def main(host, port, scenario, seed, first_order_id):
     credentials = "credentials required" if settings.user else "any credentials"
     click.echo(f"smsbounce di-sim listening on {server.url} (seed {settings.seed})")
     click.echo(f"  send:    POST {server.url}/cmn/<account>/<account>.sms ({credentials})")
-    click.echo(f"  control: GET {server.url}/_sim/summary, /_sim/messages, /_sim/reports")
+    click.echo(f"  reports: {settings.profile} format to each AckReplyAddress")
+    click.echo(
+        f"  control: GET {server.url}/_sim/summary, /_sim/messages, /_sim/reports, /_sim/profile"
+    )
     try:
         stop.wait()
     except KeyboardInterrupt:

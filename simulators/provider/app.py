@@ -51,6 +51,11 @@ def create_app(settings: Settings, simulator: Simulator | None = None) -> Bottle
         """Every delivery attempt: URL, answer, attempt number, result."""
         return _json({"attempts": simulator.reports()})
 
+    @app.get("/_sim/profile")
+    def profile():
+        """The report format in use: request shape, and per DI code what is sent and stored."""
+        return _json(simulator.profile())
+
     @app.get("/_sim/summary")
     def summary():
         """Totals and ``idle``; ``?wait=S`` first waits up to S seconds (≤ 60) for idleness."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .formats import FORMATS
 from .scenario import Scenario, ScenarioError, load_scenario
 
 
@@ -33,6 +34,18 @@ class Settings:
     workers: int = 8
     host: str = "127.0.0.1"
     port: int = 8090
+    # The callback format of every delivery report (formats.py); the send API is always DI's.
+    profile: str = "di"
+    # Twilio only: sign each report with X-Twilio-Signature under this auth token.
+    twilio_auth_token: str | None = None
+    # Infobip only: up to this many reports per request (1: one report per request).
+    batch: int = 1
+
+    def __post_init__(self):
+        if self.profile not in FORMATS:
+            raise SettingsError(
+                f"the profile must be one of {', '.join(FORMATS)}, not {self.profile!r}."
+            )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -72,7 +85,17 @@ class Settings:
             workers=_integer(text, "SMSBOUNCE_DI_WORKERS", 8, 1, 256),
             host=text("SMSBOUNCE_DI_HOST") or "127.0.0.1",
             port=_integer(text, "SMSBOUNCE_DI_PORT", 8090, 0, 65535),
+            profile=profile_from(text("SMSBOUNCE_DI_PROFILE") or "di", "SMSBOUNCE_DI_PROFILE"),
+            twilio_auth_token=text("SMSBOUNCE_DI_TWILIO_AUTH_TOKEN"),
+            batch=_integer(text, "SMSBOUNCE_DI_BATCH", 1, 1, 100),
         )
+
+
+def profile_from(name: str, source: str) -> str:
+    """A report format's name, checked; ``source`` names the variable or option."""
+    if name not in FORMATS:
+        raise SettingsError(f"{source} must be one of {', '.join(FORMATS)}, not {name!r}.")
+    return name
 
 
 def scenario_from(path: str | None, source: str) -> Scenario:

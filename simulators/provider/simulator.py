@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .callback import report_url
 from .dispatcher import (
     ACKNOWLEDGED,
     DROPPED,
@@ -24,8 +23,9 @@ from .dispatcher import (
     Dispatcher,
     http_send,
 )
+from .formats import STATUS_CODE_MAX, ReportContext, Stored, make_format
 from .ini import DIError, SendRequest
-from .scenario import MessagePlan, expected_bounce, plan_message
+from .scenario import RANK, MessagePlan, PlannedReport, plan_message
 from .settings import Settings
 
 NOT_REQUESTED = "not requested"  # the order asked for no reports
@@ -45,6 +45,9 @@ class _Message:
     recipient: str
     accepted_at: datetime
     plan: MessagePlan
+    items: tuple  # formats.Item per plan report: the report as the provider writes it
+    stored: tuple[Stored, ...]  # what the buffer makes of each plan report (same order)
+    final: Stored  # ... and of the plan's final outcome
     deliveries: tuple  # Delivery per plan report (same order); empty when no reports wanted
 
 
@@ -54,11 +57,14 @@ class Simulator:
     def __init__(self, settings: Settings, send=http_send):
         self.settings = settings
         scenario = settings.scenario
+        self.format = make_format(settings.profile, twilio_auth_token=settings.twilio_auth_token)
         self.dispatcher = Dispatcher(
             retry_delays=scenario.retry_delays,
             timeout=scenario.retry_timeout,
             workers=settings.workers,
             send=send,
+            report_format=self.format,
+            batch=settings.batch,
         )
         self._lock = threading.Lock()
         self._orders = 0
@@ -91,25 +97,43 @@ class Simulator:
                 recipient=recipient,
                 accepted_at=accepted_at,
             )
+
+            def context(report: PlannedReport, recipient=recipient, position=position):
+                return ReportContext(
+                    order_id=order_id,
+                    recipient=recipient,
+                    position=position,
+                    originator=request.originator,
+                    sms_text=request.text,
+                    accepted_at=accepted_at,
+                    planned=report,
+                    zone=self.settings.zone,
+                )
+
+            stored = tuple(self.format.stored(context(report)) for report in plan.reports)
+            final_report = next(r for r in reversed(plan.reports) if r.code == plan.final_code)
+            final = self.format.stored(context(final_report))
+            items = tuple(self.format.item(context(report)) for report in plan.reports)
             deliveries: tuple = ()
             if request.reply_address is not None:
-                urls = [
-                    report_url(
-                        request.reply_address,
-                        order_id=order_id,
-                        msisdn=recipient,
-                        status=report.status,
-                        event_time=report.event_time,
-                        zone=self.settings.zone,
-                        raw_plus=report.raw_plus,
-                    )
-                    for report in plan.reports
-                ]
-                chain = list(zip(urls, plan.reports, strict=True))
-                deliveries = tuple(self.dispatcher.submit(order_id, recipient, chain))
+                chain = list(zip(items, plan.reports, stored, strict=True))
+                deliveries = tuple(
+                    self.dispatcher.submit(order_id, recipient, request.reply_address, chain)
+                )
             with self._lock:
                 self._messages.append(
-                    _Message(order_id, position, request, recipient, accepted_at, plan, deliveries)
+                    _Message(
+                        order_id,
+                        position,
+                        request,
+                        recipient,
+                        accepted_at,
+                        plan,
+                        items,
+                        stored,
+                        final,
+                        deliveries,
+                    )
                 )
         return order_id
 
@@ -144,6 +168,7 @@ class Simulator:
             orders, refused = self._orders - self._refused["8000"], dict(self._refused)
         return {
             "idle": idle,
+            "profile": self.format.name,
             "orders": orders,
             "refused": refused,
             "messages": len(messages),
@@ -159,6 +184,10 @@ class Simulator:
             "attempts": len(self.dispatcher.attempts()),
             "expected_bounces": sum(m["expected_bounce"] is not None for m in messages),
         }
+
+    def profile(self) -> dict:
+        """The report format in use and its mapping: DI code → what is sent, what is stored."""
+        return self.format.describe()
 
     def wait_idle(self, timeout: float) -> bool:
         return self.dispatcher.wait_idle(timeout)
@@ -178,28 +207,34 @@ class Simulator:
             states = self.dispatcher.states(list(message.deliveries))
             ids = [d.id for d in message.deliveries]
         else:
-            states = [(NOT_REQUESTED, 0)] * len(plan.reports)
+            states = [(NOT_REQUESTED, 0, None, 0)] * len(plan.reports)
             ids = [None] * len(plan.reports)
-        rows = zip(plan.reports, ids, states, strict=True)
-        reports = [
-            {
-                "delivery": delivery_id,
-                "status_code": report.code,
-                "type": report.type,
-                "status": report.status,
-                "event_time": utc_stamp(report.event_time),
-                "late": report.late,
-                "duplicate": report.duplicate,
-                "raw_plus": report.raw_plus,
-                "state": state,
-                "attempts": attempts,
-            }
-            for report, delivery_id, (state, attempts) in rows
-        ]
-        pairs = zip(plan.reports, states, strict=True)
-        acknowledged = [report for report, (state, _) in pairs if state == ACKNOWLEDGED]
-        bounce = expected_bounce(acknowledged)
-        count = Counter(state for state, _ in states)
+        rows = list(zip(plan.reports, message.items, message.stored, ids, states, strict=True))
+        reports = []
+        bounces = []  # (rank, stamp, -acknowledgement order, Stored) of acknowledged bounces
+        for report, item, stored, delivery_id, (state, attempts, acked_at, seq) in rows:
+            # A report without an event time is stamped on arrival (Twilio): the second the
+            # acknowledged try was sent; the buffer's own clock may be a little later.
+            stamp = stored.stamp(acked_at or report.event_time)
+            reports.append(
+                {
+                    "delivery": delivery_id,
+                    "status_code": stored.code,
+                    "scenario_code": report.code,
+                    "type": stored.type,
+                    "status": item.summary,
+                    "event_time": stamp,
+                    "late": report.late,
+                    "duplicate": report.duplicate,
+                    "raw_plus": item.raw_plus,
+                    "state": state,
+                    "attempts": attempts,
+                }
+            )
+            if state == ACKNOWLEDGED and stored.type in ("Temporary", "Permanent"):
+                bounces.append((RANK[stored.type], stamp, -seq, stored))
+        bounce = expected_bounce(bounces)
+        count = Counter(state for state, *_ in states)
         return {
             "order_id": message.order_id,
             "position": message.position,
@@ -209,12 +244,12 @@ class Simulator:
             "text": message.request.text,
             "accepted_at": utc_stamp(message.accepted_at),
             "outcome": plan.outcome,
-            "final_status_code": plan.final_code,
-            "final_type": plan.final_type,
+            "final_status_code": message.final.code,
+            "final_type": message.final.type,
             "callback": bool(message.deliveries),
             "swapped": plan.swapped,
             "reports": reports,
-            "settled": all(state in FINAL_STATES for state, _ in states),
+            "settled": all(state in FINAL_STATES for state, *_ in states),
             "acknowledged": count[ACKNOWLEDGED],
             "dropped": count[DROPPED],
             "lost": count[LOST],
@@ -222,10 +257,18 @@ class Simulator:
             if bounce is None
             else {
                 "messageId": message.order_id,
-                "recipient": message.recipient,
-                "statusCode": bounce.code,
-                "statusText": bounce.text,
-                "type": bounce.type,
-                "timestamp": utc_stamp(bounce.event_time),
+                "recipient": bounce[3].recipient,
+                "statusCode": bounce[3].code[:STATUS_CODE_MAX],
+                "statusText": bounce[3].text,
+                "type": bounce[3].type,
+                "timestamp": bounce[1],
             },
         }
+
+
+def expected_bounce(bounces: list[tuple]) -> tuple | None:
+    """The bounce a buffer holds after acknowledging these, or None (SPEC §4): the most
+    significant type (Permanent > Temporary), then the newest stored timestamp; among equal
+    timestamps the first one acknowledged, since the buffer replaces only with a strictly newer
+    one. ``bounces``: ``(rank, stamp, -acknowledgement order, Stored)``."""
+    return max(bounces, key=lambda b: b[:3]) if bounces else None
