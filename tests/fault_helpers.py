@@ -377,6 +377,7 @@ class Marketing:
         self.items: list[dict] = []
         self.windows = 0
         self.failed_reads = 0
+        self.last_problem = ""
         self._start = int(time.time()) - 1
         self._until: float | None = None
         self._done = threading.Event()
@@ -413,9 +414,11 @@ class Marketing:
                     response = session.get(
                         server.url + STATUS, params=params, auth=server.auth, timeout=30
                     )
-                except requests.RequestException:
+                except requests.RequestException as exc:
+                    self.last_problem = f"window {params}: {exc}"
                     return None
                 if response.status_code == 503:
+                    self.last_problem = f"window {params}: 503 {response.text}"
                     return None
                 assert response.status_code == 200, response.text
                 body = contracts.validate("status-response", response.json())
@@ -433,7 +436,10 @@ class Marketing:
         self._done.set()
         if self._error is not None:
             raise self._error
-        assert not self._thread.is_alive(), "Marketing could not read the last window in time"
+        assert not self._thread.is_alive(), (
+            f"Marketing could not read the last window in time ({self.windows} windows read, "
+            f"{self.failed_reads} failed reads; last problem: {self.last_problem or 'none'})"
+        )
         return self.items
 
 
