@@ -63,7 +63,7 @@ def test_our_buffer_behind_the_cpi_proxy_passes_every_check(tmp_path, buffer_ser
     _assert_all_passed(code, out, document)
     # CPI turns the buffer's 400 into its failed-exchange 500; verify says so, and passes.
     evidence = {c["check"]: c["evidence"] for c in document["checks"]}
-    assert "(500)" in evidence["bad-parameters"]
+    assert "(500 relaying 400)" in evidence["bad-parameters"]
 
 
 def test_a_token_protected_ingest_url_works_and_the_token_is_never_shown(

@@ -226,12 +226,15 @@ def item_fields(side: ReadSide) -> Verdict:
     return judge("item-fields", problems, f"{count} items within the article's field rules")
 
 
-def _rejected(exchange: Exchange) -> bool:
+def _rejection(exchange: Exchange) -> str | None:
+    """How the request was rejected (``400``, ``500 relaying 400``), None if it was not."""
     if exchange.status is not None and 400 <= exchange.status < 500:
-        return True
+        return str(exchange.status)
     body = exchange.document
-    message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
-    return exchange.status == 500 and bool(_RELAYED_4XX.search(str(message)))
+    error = body.get("error") if isinstance(body, dict) else None
+    message = str(error.get("message", "")) if isinstance(error, dict) else ""
+    relayed = _RELAYED_4XX.search(message) if exchange.status == 500 else None
+    return f"500 relaying {relayed.group(0)[-3:]}" if relayed else None
 
 
 def bad_parameters(side: ReadSide) -> Verdict:
@@ -242,9 +245,9 @@ def bad_parameters(side: ReadSide) -> Verdict:
     problems = [
         f"{exchange.label} → {exchange.answer}, expected 4xx"
         for exchange in side.bad_parameters
-        if not _rejected(exchange)
+        if _rejection(exchange) is None
     ]
-    statuses = sorted({str(e.status) for e in side.bad_parameters})
+    statuses = sorted({str(_rejection(e)) for e in side.bad_parameters})
     proof = f"{len(side.bad_parameters)} invalid requests rejected ({', '.join(statuses)})"
     return judge("bad-parameters", problems, proof)
 

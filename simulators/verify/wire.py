@@ -7,6 +7,7 @@ run; ``CouldNotRun`` is for the first request, when nothing can be judged at all
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 USER_AGENT = "smsbounce-verify"
+_ERRNO = re.compile(r"\[Errno -?[0-9]+\] ")
+_CONNECTION = re.compile(r"^[A-Za-z]*Connection\(.*?\): ")
 
 
 class CouldNotRun(RuntimeError):
@@ -80,8 +83,11 @@ def _reason(exc: Exception) -> str:
     inner: BaseException = exc
     while inner.args and isinstance(inner.args[0], BaseException):
         inner = inner.args[0]
-    reason = getattr(inner, "reason", None) or inner
-    return str(reason).splitlines()[0][:200]
+    reason = str(getattr(inner, "reason", None) or inner).splitlines()[0]
+    # "HTTPConnection(host=…): Failed to establish a new connection: [Errno 111] Connection
+    # refused" says one thing a person needs: the last part.
+    reason = reason.rpartition("Failed to establish a new connection: ")[2]
+    return _ERRNO.sub("", _CONNECTION.sub("", reason))[:200]
 
 
 class Client:
