@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from .app import create_app
+from . import logs, migrations
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
 from .settings import Settings, SettingsError
 from .store import Store
+
+# In-flight requests get this long to finish after SIGTERM (Cloud Foundry kills after 10 s).
+GRACEFUL_SECONDS = 30
 
 
 class _Gunicorn(BaseApplication):
@@ -42,16 +47,74 @@ def _announce(settings: Settings):
     return when_ready
 
 
+def secrets_of(settings: Settings) -> tuple[str, ...]:
+    """What must never appear in a log line."""
+    values = (settings.api_password, settings.twilio_auth_token, *settings.ingest_tokens)
+    return tuple(v for v in values if v)
+
+
 def run(settings: Settings) -> None:
-    """Create the tables, then serve until SIGTERM / Ctrl-C."""
-    store = Store.open(settings)
+    """Prepare logs, metrics and the schema, then serve until SIGTERM / Ctrl-C."""
+    log_config = logs.configure(
+        secrets=secrets_of(settings), show_numbers=settings.log_phone_numbers
+    )
+    owned = None
+    if settings.metrics_dir:
+        # Counts of an earlier run must not be added to this one's.
+        for stale in Path(settings.metrics_dir).glob("*.db"):
+            stale.unlink()
+    else:
+        owned = tempfile.mkdtemp(prefix="smsbounce-metrics-")
+        settings = dataclasses.replace(settings, metrics_dir=owned)
+    # prometheus_client reads this itself, once, when it is imported: it must be set first.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.metrics_dir
     try:
-        store.create_tables()
+        _serve(settings, log_config)
+    finally:
+        if owned:
+            shutil.rmtree(owned, ignore_errors=True)
+
+
+def _prepare_schema(store: Store, settings: Settings) -> None:
+    try:
+        if settings.migrate_on_start:
+            for migration in migrations.migrate(store.database):
+                click.echo(f"schema migrated to version {migration.version}: {migration.name}")
+        else:
+            migrations.check(store.database)
     except DatabaseUnavailable as exc:
         raise click.ClickException(f"cannot open the database: {exc}") from None
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(settings: Settings, log_config: dict) -> None:
+    from prometheus_client import multiprocess
+
+    from .app import create_app  # imports prometheus_client: only once the directory is set
+    from .retention import Schedule
+
+    store = Store.open(settings)
+    _prepare_schema(store, settings)
     # Workers are forked: each must open its own connections, none inherited from here.
     store.close()
     app = create_app(settings, store)
+    schedules = []
+
+    def post_worker_init(worker):
+        if settings.purge_interval:
+            schedule = Schedule(store, settings, app.metrics)
+            schedule.start()
+            schedules.append(schedule)
+
+    def worker_exit(server, worker):
+        for schedule in schedules:
+            schedule.stop()
+        app.outcomes.flush()
+
+    def child_exit(server, worker):
+        multiprocess.mark_process_dead(worker.pid, settings.metrics_dir)
+
     _Gunicorn(
         app,
         {
@@ -59,9 +122,13 @@ def run(settings: Settings) -> None:
             "workers": settings.workers,
             "worker_class": "gthread",
             "threads": settings.threads,
-            "graceful_timeout": 30,
+            "graceful_timeout": GRACEFUL_SECONDS,
             "when_ready": _announce(settings),
-            "loglevel": "warning",
+            "post_worker_init": post_worker_init,
+            "worker_exit": worker_exit,
+            "child_exit": child_exit,
+            "loglevel": "info",
+            "logconfig_dict": log_config,
         },
     ).run()
 
@@ -75,7 +142,6 @@ def run(settings: Settings) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (SMSBOUNCE_WORKERS).")
 def serve(host, port, database_url, workers):
     """Run the buffer: providers report to /api/v1/notifications/set, Marketing reads /get."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(os.environ)
         overrides = {"host": host, "port": port, "database_url": database_url, "workers": workers}

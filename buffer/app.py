@@ -9,7 +9,11 @@ from hmac import compare_digest
 from bottle import Bottle, parse_auth, request, response
 
 from .errors import json_error, json_errors, router_error
+from .logs import RequestLog
 from .mapping import InvalidParameter, Report
+from .metrics import Metrics
+from .migrations import MigrationError
+from .outcomes import OutcomeCounts
 from .providers import Incoming, Profile, Rejected, load_profiles
 from .query import (
     MAX_BODY_BYTES,
@@ -20,7 +24,7 @@ from .query import (
     to_params,
 )
 from .settings import Settings
-from .store import Store
+from .store import STORED, Store
 
 log = logging.getLogger("smsbounce.buffer")
 
@@ -28,16 +32,32 @@ INGEST = "/api/v1/notifications/set"
 PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 STATUS = "/api/v1/notifications/get"
 CLEAR = "/api/v1/notifications/clear"
+METRICS = "/metrics"
 WWW_AUTHENTICATE = 'Basic realm="smsbounce", charset="UTF-8"'
+
+
+class _Buffer(Bottle):
+    """Bottle, with every request seen at the WSGI edge: request id, access log line, metrics
+    (so even Bottle's own 404s and 500s are logged and counted with their real status)."""
+
+    def __init__(self, observe):
+        super().__init__()
+        self._edge = RequestLog(super().__call__, observe)
+
+    def __call__(self, environ, start_response):
+        return self._edge(environ, start_response)
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     """Build the buffer. ``store`` defaults to one opened from ``settings.database_url``.
 
-    Opens no connection: tables are created by ``smsbounce serve`` (``Store.create_tables``).
+    Opens no connection: the schema is migrated by ``smsbounce serve`` (``buffer.migrations``).
     """
     store = store or Store.open(settings)
-    app = Bottle()
+    outcomes = OutcomeCounts(store)
+    metrics = Metrics(settings.metrics_dir, on_outcome=outcomes.add)
+    app = _Buffer(metrics.observe_request)
+    app.metrics, app.outcomes = metrics, outcomes
     app.install(json_errors)
     app.default_error_handler = router_error
 
@@ -45,13 +65,18 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
 
     def take(profile: Profile, token: str | None):
         """Check the capability and the provider's signature, map, store, answer."""
-        incoming = _incoming(settings)
-        if settings.ingest_tokens or token is not None:
-            _require_token(settings.ingest_tokens, token or incoming.token)
-        problem = profile.authenticate(incoming)
-        if problem:
-            raise json_error(403, problem)
-        return _answer(profile, profile.parse(incoming), store)
+        with metrics.ingest(profile.name) as tally:
+            incoming = _incoming(settings)
+            if settings.ingest_tokens or token is not None:
+                _require_token(settings.ingest_tokens, token or incoming.token)
+            problem = profile.authenticate(incoming)
+            if problem:
+                raise json_error(403, problem)
+            parsed = profile.parse(incoming)
+            tally.parsed(parsed)
+            answer = _answer(profile, parsed, store, tally)
+        outcomes.flush_if_due()
+        return answer
 
     def ingest(token: str | None = None):
         """A Digital Interconnect report at the article's path. 200 once stored (or knowingly
@@ -63,6 +88,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         """A report in provider ``name``'s own format; answered the way that provider expects."""
         profile = profiles.get(name)
         if profile is None:
+            # Not labelled with the name: a caller must not be able to invent metric series.
+            metrics.rejected.labels("unknown", "unknown_provider").inc()
             raise json_error(404, f"no provider profile named {name!r}")
         if request.method not in profile.methods:
             raise json_error(
@@ -81,6 +108,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         _require_auth(settings)
         wanted = parse_status_request(_query(), settings.max_window_days)
         page = store.page(wanted.page, wanted.window)
+        metrics.served.inc(len(page.items))
         log.info(
             "status page=%d window=%s sourceSystem=%s items=%d lastPage=%s",
             wanted.page,
@@ -96,10 +124,22 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         """The process answers (no database, no auth): for liveness probes and benchmarks."""
         return {"status": "ok"}
 
+    @app.get(METRICS)
+    def prometheus():
+        """Prometheus text format, every worker's counts; the same basic auth as ``get``."""
+        _require_auth(settings)
+        body, content_type = metrics.render()
+        response.content_type = content_type
+        return body
+
     @app.get("/readyz")
     def readyz():
-        """The database answers and the table exists; 503 otherwise (no auth, no data)."""
-        store.check()
+        """The database answers, the table exists and every migration is applied; 503
+        otherwise (no auth, no data)."""
+        try:
+            store.check()
+        except MigrationError as exc:
+            raise json_error(503, str(exc)) from None
         return {"status": "ready"}
 
     if settings.enable_clear:
@@ -167,7 +207,7 @@ def _body() -> bytes:
     return raw
 
 
-def _answer(profile: Profile, parsed: list, store: Store):
+def _answer(profile: Profile, parsed: list, store: Store, tally):
     """Store the bounces of one request in one transaction; answer per report.
 
     A single-report request that was rejected is a 400 naming the field; a batch answers 200
@@ -184,12 +224,17 @@ def _answer(profile: Profile, parsed: list, store: Store):
             results.append({"error": error})
         else:
             result = next(stored) if item.is_bounce else "acknowledged"
+            tally.outcome(item, result)
+            if result != STORED and item.is_bounce:
+                result = "ignored"  # duplicate or stale: the provider need not know which
             results.append({"result": result, "messageId": item.message_id})
     rejected = [item for item in parsed if isinstance(item, Rejected)]
     if rejected and (not profile.batch or len(rejected) == len(parsed)):
         first = rejected[0]
         prefix = "" if not profile.batch else "no report could be taken: "
         raise json_error(400, prefix + str(first), first.parameter)
+    for item in rejected:
+        tally.outcome(item, None)
     if profile.answer.body is not None:
         response.status = profile.answer.status
         response.content_type = profile.answer.content_type

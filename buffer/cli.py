@@ -8,6 +8,8 @@ import click
 
 SUBCOMMANDS = {
     "serve": "buffer.__main__:serve",
+    "migrate": "buffer.admin:migrate",
+    "purge": "buffer.admin:purge",
     "verify": "simulators.verify.__main__:main",
     "cpi-proxy": "cpi_proxy.__main__:main",
     "di-sim": "simulators.provider.__main__:main",

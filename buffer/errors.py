@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bottle import HTTPError, HTTPResponse, response
+from bottle import HTTPError, HTTPResponse, request, response
 
 from .db import DatabaseUnavailable
 from .mapping import InvalidParameter
@@ -54,6 +54,7 @@ def json_errors(callback):
             return json_error(414, str(exc))
         except DatabaseUnavailable as exc:
             log.warning("database unavailable: %s", exc)
+            request.environ["smsbounce.database_error"] = True  # counted by buffer.metrics
             # Nothing was acknowledged: the provider retries and the report is not lost.
             return json_error(
                 503,

@@ -1,11 +1,12 @@
-"""The stored record. Field names follow the Marketing item (SPEC §2.2); the model is unbound
-and ``bind(database)`` makes a copy per store, so two stores in one process never share state."""
+"""The stored tables. Field names follow the Marketing item (SPEC §2.2); models are unbound and
+``bind(database)`` makes a copy per store, so two stores in one process never share state."""
 
 from __future__ import annotations
 
-from peewee import BigIntegerField, CharField, Database, Model, TextField
+from peewee import BigIntegerField, CharField, CompositeKey, Database, Model, TextField
 
 TABLE = "notifications"
+COUNTS_TABLE = "outcome_counts"
 
 
 class Notification(Model):
@@ -25,6 +26,18 @@ class Notification(Model):
         indexes = ((("ingested_at", "message_id"), False),)
 
 
-def bind(database: Database) -> type[Notification]:
-    meta = type("Meta", (), {"database": database, "table_name": TABLE})
-    return type("Notification", (Notification,), {"Meta": meta, "__module__": __name__})
+class OutcomeCount(Model):
+    """How many reports had each outcome in one UTC minute (the status page's counts)."""
+
+    minute = BigIntegerField()  # minutes since the epoch, UTC
+    outcome = CharField(max_length=40)
+    count = BigIntegerField()
+
+    class Meta:
+        table_name = COUNTS_TABLE
+        primary_key = CompositeKey("minute", "outcome")
+
+
+def bind(database: Database, model: type[Model] = Notification) -> type[Model]:
+    meta = type("Meta", (), {"database": database, "table_name": model._meta.table_name})
+    return type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})

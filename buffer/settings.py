@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import contracts
 
+from . import cloudfoundry
 from .mapping import StatusTable
 
 DEFAULT_DATABASE_URL = "sqlite:///smsbounce.db"
@@ -71,6 +72,13 @@ class Settings:
     port: int = 8080
     workers: int = 2
     threads: int = 8
+    # Operations (README, "Operations").
+    log_phone_numbers: bool = False
+    metrics_dir: str | None = None
+    retention_days: float | None = None
+    purge_interval: float = 0.0
+    migrate_on_start: bool = True
+    on_cloud_foundry: bool = False
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -82,9 +90,11 @@ class Settings:
         env = _Env(environ)
         password = env.text("SMSBOUNCE_API_PASSWORD")
         generated = password is None
+        on_cf = env.text("VCAP_APPLICATION") is not None
         settings = cls(
             database_url=env.text("SMSBOUNCE_DATABASE_URL")
             or env.text("DATABASE_URL")
+            or env.bound_database("VCAP_SERVICES", env.text("SMSBOUNCE_CF_SERVICE"))
             or DEFAULT_DATABASE_URL,
             api_user=env.text("SMSBOUNCE_API_USER") or DEFAULT_API_USER,
             api_password=secrets.token_urlsafe(18) if generated else password,
@@ -101,10 +111,17 @@ class Settings:
             provider_files=env.paths("SMSBOUNCE_PROVIDER_FILES"),
             twilio_auth_token=env.text("SMSBOUNCE_TWILIO_AUTH_TOKEN"),
             public_url=env.url("SMSBOUNCE_PUBLIC_URL"),
-            host=env.text("SMSBOUNCE_HOST") or "127.0.0.1",
+            # On Cloud Foundry the router reaches the app on the container's interface.
+            host=env.text("SMSBOUNCE_HOST") or ("0.0.0.0" if on_cf else "127.0.0.1"),  # noqa: S104
             port=env.integer("PORT", 8080, low=0, high=65535),
             workers=env.integer("SMSBOUNCE_WORKERS", 2, low=1, high=64),
             threads=env.integer("SMSBOUNCE_THREADS", 8, low=1, high=256),
+            log_phone_numbers=env.flag("SMSBOUNCE_LOG_PHONE_NUMBERS"),
+            metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
+            retention_days=env.optional_number("SMSBOUNCE_RETENTION_DAYS", low=1, high=36600),
+            purge_interval=env.number("SMSBOUNCE_PURGE_INTERVAL", 0.0, low=0, high=7 * 86400),
+            migrate_on_start=env.flag("SMSBOUNCE_MIGRATE_ON_START", default=True),
+            on_cloud_foundry=on_cf,
         )
         settings.check_consistency()
         settings.check_profiles()
@@ -127,6 +144,11 @@ class Settings:
                 "the clear endpoint deletes every bounce and exists only for tests; "
                 "set SMSBOUNCE_ENVIRONMENT=test to use it."
             )
+        if self.purge_interval and self.retention_days is None:
+            raise SettingsError(
+                "SMSBOUNCE_PURGE_INTERVAL is set but SMSBOUNCE_RETENTION_DAYS is not: "
+                "say how many days bounces are kept before scheduling their purge."
+            )
         if self.settle_lag and self.settle_lag <= self.db_timeout:
             raise SettingsError(
                 f"SMSBOUNCE_SETTLE_LAG ({self.settle_lag:g} s) must be larger than "
@@ -145,8 +167,8 @@ class _Env:
         value = self._environ.get(name, "").strip()
         return value or None
 
-    def flag(self, name: str) -> bool:
-        value = (self.text(name) or "false").lower()
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = (self.text(name) or str(default)).lower()
         if value in ("1", "true", "yes", "on"):
             return True
         if value in ("0", "false", "no", "off"):
@@ -163,15 +185,31 @@ class _Env:
             raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
         return _in_range(name, value, low, high)
 
-    def number(self, name: str, default: float, *, low: float, high: float) -> float:
+    def number(
+        self, name: str, default: float, *, low: float, high: float, unit: str = "seconds"
+    ) -> float:
         raw = self.text(name)
         if raw is None:
             return default
         try:
             value = float(raw)
         except ValueError:
-            raise SettingsError(f"{name} must be a number of seconds, not {raw!r}.") from None
+            raise SettingsError(f"{name} must be a number of {unit}, not {raw!r}.") from None
         return _in_range(name, value, low, high)
+
+    def optional_number(self, name: str, *, low: float, high: float) -> float | None:
+        if self.text(name) is None:
+            return None
+        return self.number(name, 0.0, low=low, high=high, unit="days")
+
+    def bound_database(self, name: str, service: str | None) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            return cloudfoundry.database_url(raw, service)
+        except cloudfoundry.VcapError as exc:
+            raise SettingsError(str(exc)) from None
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = (self.text(name) or default).lower()

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import EXCLUDED, Case, Database
+from peewee import EXCLUDED, Case, Database, fn
 
-from . import db, models
+from . import db, migrations, models
 from .mapping import Outcome, Report, to_status_item
 
-STORED, IGNORED = "stored", "ignored"
+# What became of a bounce: stored, or ignored as a duplicate (same rank and event time as the
+# stored one) or as stale (weaker or older); both ignored kinds are answered "ignored".
+STORED, DUPLICATE, STALE = "stored", "duplicate", "stale"
+IGNORED = (DUPLICATE, STALE)
 
 
 def _micros(moment: datetime) -> int:
@@ -45,6 +48,7 @@ class Store:
         self.settle_lag_us = int(settle_lag * 1_000_000)
         self._clock = clock
         self._model = models.bind(database)
+        self._counts = models.bind(database, models.OutcomeCount)
 
     @classmethod
     def open(cls, settings, clock: Callable[[], int] = _now_micros) -> Store:
@@ -56,13 +60,15 @@ class Store:
         )
 
     def create_tables(self) -> None:
-        with db.session(self.database):
-            self.database.create_tables([self._model], safe=True)
+        """Bring the schema to the latest version (``buffer.migrations``)."""
+        migrations.migrate(self.database)
 
     def check(self) -> None:
-        """Raise DatabaseUnavailable unless the database answers and the table exists."""
+        """Raise DatabaseUnavailable unless the database answers and the table exists, and
+        MigrationError unless every migration has been applied."""
         with db.session(self.database):
             self._model.select().limit(1).execute()
+        migrations.check(self.database)
 
     def close(self) -> None:
         self.database.close_all()
@@ -72,7 +78,7 @@ class Store:
         return self.save_all([(report, raw)], provider=provider)[0]
 
     def save_all(self, reports: list[tuple[Report, str | None]], *, provider: str) -> list[str]:
-        """Store bounces in one transaction; STORED or IGNORED for each, in order.
+        """Store bounces in one transaction; STORED, DUPLICATE or STALE for each, in order.
 
         A bounce replaces the stored one for its message only if it is more significant:
         Temporary < Permanent, ties by event time; an exact duplicate changes nothing. The
@@ -109,7 +115,12 @@ class Store:
             update={field: getattr(EXCLUDED, field.column_name) for field in row},
             where=(incoming > current) | ((incoming == current) & later),
         )
-        return STORED if self.database.execute(query).rowcount else IGNORED
+        if self.database.execute(query).rowcount:
+            return STORED
+        # Only the ignored path pays for this read, in the same transaction.
+        kept = model.get_by_id(report.message_id)
+        same_rank = (kept.type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
+        return DUPLICATE if same_rank and kept.timestamp == report.timestamp else STALE
 
     def page(self, number: int, window: tuple[datetime, datetime] | None = None) -> Page:
         """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.
@@ -131,9 +142,74 @@ class Store:
             last_page=len(rows) <= self.page_size,
         )
 
-    def clear(self) -> int:
-        """Delete every bounce; return how many there were."""
+    def latest(self, count: int) -> list:
+        """The ``count`` bounces ingested last, newest first (for the status page)."""
+        model = self._model
+        query = model.select().order_by(model.ingested_at.desc(), model.message_id).limit(count)
+        with db.session(self.database):
+            return list(query)
+
+    def stored_since(self, since_us: int) -> dict[str, int]:
+        """Bounces by type whose current version was ingested at or after ``since_us``."""
+        model = self._model
+        query = (
+            model.select(model.type, fn.COUNT(model.message_id).alias("n"))
+            .where(model.ingested_at >= since_us)
+            .group_by(model.type)
+        )
+        with db.session(self.database):
+            return {row.type: row.n for row in query}
+
+    def add_outcome_counts(self, counts: dict[tuple[int, str], int]) -> None:
+        """Add ``{(minute, outcome): n}`` to the per-minute counts, in one transaction."""
+        model = self._counts
         with db.session(self.database, write=True):
+            for (minute, outcome), n in sorted(counts.items()):
+                model.insert(minute=minute, outcome=outcome, count=n).on_conflict(
+                    conflict_target=[model.minute, model.outcome],
+                    update={model.count: model.count + getattr(EXCLUDED, "count")},  # noqa: B009
+                ).execute()
+
+    def outcome_counts(self, since_minute: int) -> dict[str, int]:
+        """Reports by outcome from ``since_minute`` (minutes since the epoch) on."""
+        model = self._counts
+        query = (
+            model.select(model.outcome, fn.SUM(model.count).alias("n"))
+            .where(model.minute >= since_minute)
+            .group_by(model.outcome)
+        )
+        with db.session(self.database):
+            return {row.outcome: int(row.n) for row in query}
+
+    def purge(self, before_us: int, batch: int = 1000) -> int:
+        """Delete one batch of bounces ingested before ``before_us``, oldest first, in its own
+        short transaction; return how many went (fewer than ``batch``: nothing older is left).
+
+        The age condition is part of the DELETE itself, not only of the batch's sub-select: a
+        report that replaces an old bounce while the purge runs gets a fresh ingest time, and
+        PostgreSQL re-checks the condition on the updated row, so it is never deleted.
+        """
+        model = self._model
+        oldest = (
+            model.select(model.message_id)
+            .where(model.ingested_at < before_us)
+            .order_by(model.ingested_at)
+            .limit(batch)
+        )
+        query = model.delete().where((model.ingested_at < before_us) & model.message_id.in_(oldest))
+        with db.session(self.database, write=True):
+            return query.execute()
+
+    def purge_counts(self, before_minute: int) -> int:
+        """Delete per-minute counts older than ``before_minute``."""
+        model = self._counts
+        with db.session(self.database, write=True):
+            return model.delete().where(model.minute < before_minute).execute()
+
+    def clear(self) -> int:
+        """Delete every bounce (and the outcome counts); return how many bounces there were."""
+        with db.session(self.database, write=True):
+            self._counts.delete().execute()
             return self._model.delete().execute()
 
 

@@ -1,0 +1,90 @@
+"""``smsbounce migrate`` and ``smsbounce purge``: the schema and retention, from the shell."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import datetime, timezone
+
+import click
+
+from . import migrations, retention
+from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
+from .settings import Settings, SettingsError
+from .store import Store
+
+_DATABASE_URL = click.option(
+    "--database-url", help="sqlite:///file.db or postgresql://… (SMSBOUNCE_DATABASE_URL)."
+)
+
+
+def _store(database_url: str | None) -> tuple[Settings, Store]:
+    try:
+        settings = Settings.from_env(os.environ)
+        if database_url:
+            settings = dataclasses.replace(settings, database_url=database_url)
+        return settings, Store.open(settings)
+    except (SettingsError, UnsupportedDatabaseUrl) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@_DATABASE_URL
+def migrate(database_url):
+    """Bring the database schema to this release's version (safe to run repeatedly and from
+    several places at once)."""
+    _, store = _store(database_url)
+    try:
+        before = migrations.current(store.database)
+        applied = migrations.migrate(store.database)
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"cannot open the database: {exc}") from None
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    for migration in applied:
+        click.echo(f"applied version {migration.version}: {migration.name}")
+    if applied:
+        click.echo(f"schema at version {migrations.LATEST} (was {before})")
+    else:
+        click.echo(f"schema already at version {before}; nothing to do")
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=1),
+    metavar="DAYS",
+    help="Delete bounces received more than DAYS ago (default SMSBOUNCE_RETENTION_DAYS).",
+)
+@_DATABASE_URL
+def purge(older_than, database_url):
+    """Delete old bounces in batches of 1,000 — never one a window can still poll: the age is
+    at least SMSBOUNCE_MAX_WINDOW_DAYS plus the settle lag. Safe while the buffer runs."""
+    settings, store = _store(database_url)
+    days = older_than if older_than is not None else settings.retention_days
+    if days is None:
+        raise click.ClickException(
+            "say how old a bounce must be to go: --older-than DAYS or SMSBOUNCE_RETENTION_DAYS"
+        )
+    try:
+        migrations.check(store.database)
+        done = retention.purge(store, settings, days)
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"cannot open the database: {exc}") from None
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    before = datetime.fromtimestamp(done.before_us / 1e6, timezone.utc)
+    click.echo(
+        f"deleted {done.deleted} bounces received before {before:%Y-%m-%d %H:%M:%S} UTC "
+        f"in {done.batches} batches"
+    )
+    if done.kept_days > days:
+        click.echo(
+            f"kept {done.kept_days:g} days, not {days:g}: a window of up to "
+            f"SMSBOUNCE_MAX_WINDOW_DAYS ({settings.max_window_days}) days plus the settle lag "
+            "can still be polled; lower SMSBOUNCE_MAX_WINDOW_DAYS to keep less"
+        )

@@ -1,0 +1,92 @@
+"""Retention: delete old bounces in small batches, never one that a window can still serve.
+
+Marketing polls windows of at most ``SMSBOUNCE_MAX_WINDOW_DAYS``, shifted back by the settle lag
+(SPEC §4); a window that ends now therefore reaches back ``max window + settle lag``. A bounce is
+purged only when it is older than both the retention asked for and that reach, so no poll of a
+window that includes the present can miss it. Each batch is its own short transaction, so
+reports keep being stored while a purge runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from .db import DatabaseUnavailable
+
+BATCH = 1000
+DAY_US = 86_400 * 1_000_000
+# The status page shows counts of the last day; keep a little more.
+COUNTS_KEPT_MINUTES = 2 * 24 * 60
+
+log = logging.getLogger("smsbounce.retention")
+
+
+@dataclass(frozen=True)
+class Purge:
+    deleted: int
+    batches: int
+    kept_days: float  # the age actually applied (never below the pollable reach)
+    before_us: int  # bounces ingested before this were deleted
+
+
+def pollable_days(settings) -> float:
+    """How far back a window that includes the present can reach."""
+    return settings.max_window_days + settings.settle_lag / 86_400
+
+
+def purge(store, settings, older_than_days: float, *, now_us: int | None = None, batch=BATCH):
+    """Delete bounces older than ``older_than_days`` (raised to the pollable reach)."""
+    now_us = time.time_ns() // 1000 if now_us is None else now_us
+    kept_days = max(older_than_days, pollable_days(settings))
+    before_us = now_us - int(kept_days * DAY_US)
+    deleted = batches = 0
+    while True:
+        n = store.purge(before_us, batch)
+        deleted, batches = deleted + n, batches + 1
+        if n < batch:
+            break
+    store.purge_counts(now_us // 60_000_000 - COUNTS_KEPT_MINUTES)
+    return Purge(deleted=deleted, batches=batches, kept_days=kept_days, before_us=before_us)
+
+
+class Schedule:
+    """Purge every ``settings.purge_interval`` seconds in a daemon thread (one per worker; the
+    purges of several workers or instances overlap harmlessly: batches are idempotent)."""
+
+    def __init__(self, store, settings, metrics=None):
+        self.store, self.settings, self.metrics = store, settings, metrics
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="smsbounce-purge", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        interval = self.settings.purge_interval
+        # Jitter, so the workers of one instance do not all purge at the same moment.
+        delay = random.uniform(0, min(interval, 60))  # noqa: S311 - not security relevant
+        while not self._stop.wait(delay):
+            delay = interval
+            try:
+                done = purge(self.store, self.settings, self.settings.retention_days)
+            except DatabaseUnavailable as exc:
+                log.warning("purge failed, will retry: %s", exc)
+                if self.metrics is not None:
+                    self.metrics.database_errors.labels("purge").inc()
+                continue
+            if self.metrics is not None:
+                self.metrics.purged.inc(done.deleted)
+            if done.deleted:
+                log.info(
+                    "purged %d bounces",
+                    done.deleted,
+                    extra={"fields": {"deleted": done.deleted, "kept_days": done.kept_days}},
+                )
