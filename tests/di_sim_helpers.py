@@ -53,31 +53,44 @@ def send_body(
 
 
 class Receiver:
-    """A callback endpoint on a real server that records every call's raw query string.
+    """A callback endpoint on a real server that records every call: method, raw query string,
+    parsed query, body, headers and the URL it was called at.
 
     ``answers`` decides the HTTP status per call (default 200): a callable taking the call's
-    number (1-based) and the parsed parameters.
+    number (1-based) and the parsed parameters. ``body`` is the answer's body for a 2xx.
     """
 
-    def __init__(self, answers: Callable[[int, dict], int] | None = None):
+    def __init__(self, answers: Callable[[int, dict], int] | None = None, body: str = "ok"):
         self.calls: list[dict] = []
         self._received = 0
         self._answers = answers or (lambda number, params: 200)
         self._cond = threading.Condition()
         app = Bottle()
 
-        @app.get("/cb")
+        @app.route("/cb", ["GET", "POST"])
         def callback():
             raw = request.environ.get("QUERY_STRING", "")
             params = dict(parse_qsl(raw, keep_blank_values=True))
+            content = request.body.read().decode()
+            headers = {name.lower(): value for name, value in request.headers.items()}
             with self._cond:
                 self._received += 1
                 number = self._received
             status = self._answers(number, params)  # may block (timeout tests): not under the lock
             with self._cond:
-                self.calls.append({"raw": raw, "params": params, "answer": status})
+                self.calls.append(
+                    {
+                        "method": request.method,
+                        "raw": raw,
+                        "params": params,
+                        "body": content,
+                        "headers": headers,
+                        "url": request.url,
+                        "answer": status,
+                    }
+                )
                 self._cond.notify_all()
-            return HTTPResponse("ok" if status < 300 else "no", status)
+            return HTTPResponse(body if status < 300 else "no", status)
 
         self.server = LiveServer(app)
         self.url = self.server.url + "/cb"
@@ -96,8 +109,8 @@ class Receiver:
 def start_receiver():
     started = []
 
-    def start(answers=None) -> Receiver:
-        receiver = Receiver(answers)
+    def start(answers=None, body: str = "ok") -> Receiver:
+        receiver = Receiver(answers, body)
         started.append(receiver)
         return receiver
 

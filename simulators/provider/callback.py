@@ -3,14 +3,16 @@
 ``urlencode`` would escape the ``+`` the article shows raw on the wire; here the encoding of each
 value is chosen explicitly: well-behaved reports escape everything (``+`` → ``%2B``, space →
 ``%20``), quirky ones leave ``+`` and ``'`` raw — a receiver's URL decoding then turns the ``+``
-into a space, which is exactly the trouble SPEC §2.3 describes.
+into a space, which is exactly the trouble SPEC §2.3 describes. The other providers' formats are
+in ``formats.py``; this is the ``di`` one, kept as a function for readers and tests.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
+
+from .formats import _join, _query, di_params
 
 
 def report_url(
@@ -28,15 +30,5 @@ def report_url(
     An address that already has a query (``?token=…``) gets ``&``; ``date``/``time`` are the
     event time in ``zone`` (DI's zone is not published; SPEC §2.3).
     """
-    local = event_time.astimezone(zone)
-    params = (
-        ("orderid", order_id),  # lower-case, as DI sends it
-        ("time", local.strftime("%H%M%S")),
-        ("date", local.strftime("%d%m%Y")),
-        ("msisdn", msisdn),
-        ("status", status),
-    )
-    safe = "+'" if raw_plus else ""
-    query = "&".join(f"{name}={quote(value, safe=safe)}" for name, value in params)
-    joiner = "" if address.endswith(("?", "&")) else "&" if "?" in address else "?"
-    return address + joiner + query
+    params = di_params(order_id, msisdn, status, event_time, zone)
+    return _join(address, _query(params, raw_plus))

@@ -184,20 +184,28 @@ def _kind(code: str) -> str:
 # -- Digital Interconnect ----------------------------------------------------------------------
 
 
+def di_params(order_id, msisdn, status, event_time, zone) -> tuple[tuple[str, str], ...]:
+    """DI's report parameters; ``date``/``time`` are the event time in ``zone``."""
+    local = event_time.astimezone(zone)
+    return (
+        ("orderid", order_id),  # lower-case, as DI sends it
+        ("time", local.strftime("%H%M%S")),
+        ("date", local.strftime("%d%m%Y")),
+        ("msisdn", msisdn),
+        ("status", status),
+    )
+
+
 class DigitalInterconnect(Format):
     name = "di"
     title = "GET <AckReplyAddress>?orderid=…&time=HHMMSS&date=DDMMYYYY&msisdn=…&status=…"
 
     def item(self, report):
-        local = report.planned.event_time.astimezone(report.zone)
-        fields = (
-            ("orderid", report.order_id),  # lower-case, as DI sends it
-            ("time", local.strftime("%H%M%S")),
-            ("date", local.strftime("%d%m%Y")),
-            ("msisdn", report.recipient),
-            ("status", report.planned.status),
+        planned = report.planned
+        fields = di_params(
+            report.order_id, report.recipient, planned.status, planned.event_time, report.zone
         )
-        return Item(fields, report.planned.status, raw_plus=report.planned.raw_plus)
+        return Item(fields, planned.status, raw_plus=planned.raw_plus)
 
     def stored(self, report):
         planned = report.planned
