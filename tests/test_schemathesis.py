@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import checks
 
-from simulators.verify.openapi import openapi
+from contracts.openapi import openapi
 
 MAX_EXAMPLES = 40
 CHECKS = [

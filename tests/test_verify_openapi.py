@@ -7,7 +7,7 @@ from importlib.resources import files
 import pytest
 
 import contracts
-from simulators.verify.openapi import bundle, openapi, source
+from contracts.openapi import bundle, openapi, source
 
 
 def _refs(node, found=None):

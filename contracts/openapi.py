@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-import contracts
+from . import schema as _schema
 
 _PREFIX, _SUFFIX = "schemas/", ".schema.json"
 
@@ -46,11 +46,7 @@ def bundle(document: dict) -> dict:
                 name = path[len(_PREFIX) : -len(_SUFFIX)]
                 if name not in bundled:
                     base = f"#/components/schemas/{name}"
-                    schema = {
-                        k: v
-                        for k, v in contracts.schema(name).items()
-                        if k not in ("$id", "$schema")
-                    }
+                    schema = {k: v for k, v in _schema(name).items() if k not in ("$id", "$schema")}
                     bundled[name] = _rebase(schema, base)
                 node["$ref"] = f"#/components/schemas/{name}{fragment}"
             for value in node.values():
