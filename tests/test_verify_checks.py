@@ -27,8 +27,8 @@ GOOD = {
     "change, problem",
     [
         ({}, None),
-        ({"messageId": "x" * 31}, "messageId has 31 characters (allowed 1–30)"),
-        ({"messageId": ""}, "messageId has 0 characters (allowed 1–30)"),
+        ({"messageId": "x" * 65}, "messageId has 65 characters (allowed 1–64)"),
+        ({"messageId": ""}, "messageId has 0 characters (allowed 1–64)"),
         ({"recipient": "+" + "1" * 25}, "recipient has 26 characters (allowed 1–25)"),
         ({"statusCode": "0x4503-long"}, "statusCode has 11 characters (allowed 0–10)"),
         ({"statusText": "t" * 251}, "statusText has 251 characters (allowed 0–250)"),
