@@ -33,6 +33,10 @@ PENDING, RETRYING, ACKNOWLEDGED, LOST, DROPPED = (
     "pending", "retrying", "acknowledged", "lost", "dropped",
 )  # fmt: skip
 BATCH_INTERVAL = 0.2
+# A format without an event time (Twilio) is stamped by the receiver on arrival, to the second.
+# Its tries start only in the first part of a wall-clock second, so that the second the
+# simulator records is the receiver's unless the receiver takes longer than the rest of it.
+ARRIVAL_WINDOW = 0.6
 
 
 def http_send(request: Request, timeout: float) -> tuple[int, str]:
@@ -92,6 +96,7 @@ class Dispatcher:
         workers: int = 8,
         send: Callable[[Request, float], tuple[int, str]] = http_send,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         report_format: Format | None = None,
         batch: int = 1,
         batch_interval: float = BATCH_INTERVAL,
@@ -100,6 +105,7 @@ class Dispatcher:
         self._timeout = timeout
         self._send = send
         self._clock = clock
+        self._wall_clock = wall_clock
         self._format = report_format or DigitalInterconnect()
         self._batch = batch if self._format.batch else 1
         self._batch_interval = batch_interval
@@ -167,6 +173,13 @@ class Dispatcher:
             heapq.heappush(self._heap, job)
         return jobs
 
+    def _arrival_delay(self) -> float:
+        """Seconds to wait until a try may start (0: now); see ARRIVAL_WINDOW."""
+        if self._format.timestamp != "arrival":
+            return 0.0
+        fraction = self._wall_clock() % 1.0
+        return 0.0 if fraction < ARRIVAL_WINDOW else 1.0 - fraction + 0.005
+
     def _attempt(self, deliveries: list[Delivery]) -> None:
         with self._cond:
             numbers = []
@@ -221,6 +234,12 @@ class Dispatcher:
                     wait = self._heap[0].due - self._clock() if self._heap else None
                     if wait is not None and wait <= 0:
                         jobs = self._take_batch(heapq.heappop(self._heap))
+                        postpone = self._arrival_delay()
+                        if postpone:
+                            for job in jobs:
+                                job.due = self._clock() + postpone
+                                heapq.heappush(self._heap, job)
+                            continue
                         self._active += 1
                         break
                     self._cond.wait(wait)
