@@ -35,14 +35,15 @@ class _Gunicorn(BaseApplication):
 
 def _announce(settings: Settings):
     def when_ready(arbiter):
-        for listener in arbiter.LISTENERS:
-            host, port = listener.getsockname()[:2]
-            click.echo(f"smsbounce buffer listening on http://{host}:{port}")
+        # The password first: whoever waits for "listening on" has then seen it too.
         if settings.password_generated:
             click.echo(
                 f"Generated password for user {settings.api_user!r} (shown once; set "
                 f"SMSBOUNCE_API_PASSWORD to choose one): {settings.api_password}"
             )
+        for listener in arbiter.LISTENERS:
+            host, port = listener.getsockname()[:2]
+            click.echo(f"smsbounce buffer listening on http://{host}:{port}")
 
     return when_ready
 

@@ -59,3 +59,75 @@ def scrape(server, auth=None) -> dict[tuple[str, tuple], float]:
 def value(samples, name: str, **labels) -> float:
     """One sample's value; 0 when the series does not exist yet."""
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Databases that are really empty (the shared fixtures migrate theirs), and rows of a chosen age.
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+from buffer import models  # noqa: E402
+from tests.conftest import PG_URL_VARIABLE  # noqa: E402
+
+FRESH_BACKENDS = ["sqlite", "postgres"]
+
+
+def fresh_database(request, tmp_path):
+    """Body of a ``fresh_db_url`` fixture (params ``FRESH_BACKENDS``): a database without any
+    table, on each backend (PostgreSQL: a database of its own, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    request.getfixturevalue("pg_server_url")  # skips, or fails under CI, without PostgreSQL
+    import psycopg2
+
+    admin_url = os.environ[PG_URL_VARIABLE]
+    admin = psycopg2.connect(admin_url, connect_timeout=5)
+    admin.autocommit = True
+    name = f"smsbounce_fresh_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def insert_bounces(store, rows: list[tuple[str, int]]) -> None:
+    """Bounces ``(messageId, ingestedAt µs)`` written directly, as if received long ago."""
+    model = store._model
+    with store.database.connection_context(), store.database.atomic():
+        for start in range(0, len(rows), 500):
+            model.insert_many(
+                [
+                    {
+                        "message_id": message_id,
+                        "recipient": "+4915112345678",
+                        "status_code": "0x4503",
+                        "status_text": "out of coverage",
+                        "type": "Permanent",
+                        "timestamp": "20260101000000",
+                        "ingested_at": ingested_at,
+                        "provider": "di",
+                    }
+                    for message_id, ingested_at in rows[start : start + 500]
+                ]
+            ).execute()
+
+
+def message_ids(store) -> set[str]:
+    model = store._model
+    with store.database.connection_context():
+        return {row.message_id for row in model.select(model.message_id)}
+
+
+def legacy_table(url: str) -> None:
+    """The ``notifications`` table as releases before migrations created it (schema version 1)."""
+    from buffer import db
+
+    database = db.connect(url, 5)
+    with database.connection_context():
+        database.create_tables([models.bind(database)])
+    database.close_all()
