@@ -489,3 +489,18 @@ def test_profile_endpoint_shows_the_mapping(start_sim):
         "type": "Temporary",
         "statusCode": "2",
     }
+
+
+@pytest.mark.parametrize("profile", FORMATS)
+def test_a_failed_try_is_retried_with_the_same_request(start_sim, start_receiver, profile):
+    receiver = start_receiver(lambda number, params: 503 if number == 1 else 200, body="ACK/Jasmin")
+    sim = start_sim(quiet_scenario(outcomes=(("0x4503", 1.0),)), profile=profile)
+    send(sim, send_body([RECIPIENT], reply=receiver.url))
+    first, second = receiver.wait_for(2)
+    settle(sim)
+    assert (first["answer"], second["answer"]) == (503, 200)
+    same = ("method", "raw", "body")
+    assert {k: first[k] for k in same} == {k: second[k] for k in same}
+    [message] = control(sim, "messages")["messages"]
+    assert [(r["state"], r["attempts"]) for r in message["reports"]] == [("acknowledged", 2)]
+    assert message["expected_bounce"]["type"] == "Permanent"

@@ -12,17 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from simulators.provider.callback import report_url
+from simulators.provider.formats import Stored
 from simulators.provider.scenario import (
     PERMANENT,
-    PlannedReport,
     Scenario,
     ScenarioError,
-    expected_bounce,
     load_scenario,
     plan_message,
     status_type,
 )
 from simulators.provider.settings import Settings, SettingsError
+from simulators.provider.simulator import expected_bounce
+from simulators.provider.simulator import utc_stamp as stamp
 from tests.di_sim_helpers import quiet_scenario
 
 NOW = datetime(2018, 3, 14, 15, 54, 23, tzinfo=timezone.utc)
@@ -234,8 +235,10 @@ def test_status_quirks(quirk, status):
 # -- expected bounce -----------------------------------------------------------------------------
 
 
-def _report(code, minute):
-    return PlannedReport(code, f"text {code}", code, NOW + timedelta(minutes=minute), 0.0)
+def _stored(code, minute):
+    kind = status_type(code)
+    moment = NOW + timedelta(minutes=minute)
+    return Stored(kind, code, f"text {code}", "+491", moment), stamp(moment)
 
 
 @pytest.mark.parametrize(
@@ -248,15 +251,17 @@ def _report(code, minute):
         ([("0xDB65", 1), ("0xDBF3", 0)], ("0xDB65", 1)),  # out of order: still the stronger one
         ([("0xDB05", 5), ("0xDBF3", 9)], ("0xDB05", 5)),  # Permanent beats a newer Temporary
         ([("0xDBF3", 1), ("0xDBF3", 3), ("0xDBF3", 2)], ("0xDBF3", 3)),  # ties: newest event
+        ([("0x4503", 1), ("0xDB65", 1)], ("0x4503", 1)),  # same time: the first one stays
+        ([("0x4503", 1), ("0xDB65", 2)], ("0xDB65", 2)),  # a newer one of the same type wins
     ],
 )
 def test_expected_bounce(acknowledged, expected):
-    bounce = expected_bounce([_report(code, minute) for code, minute in acknowledged])
+    bounce = expected_bounce([_stored(code, minute) for code, minute in acknowledged])
     if expected is None:
         assert bounce is None
     else:
         code, minute = expected
-        assert (bounce.code, bounce.event_time) == (code, NOW + timedelta(minutes=minute))
+        assert (bounce[0].code, bounce[1]) == (code, stamp(NOW + timedelta(minutes=minute)))
 
 
 # -- report URL ----------------------------------------------------------------------------------

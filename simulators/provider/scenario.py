@@ -262,18 +262,6 @@ def plan_message(
     return MessagePlan(outcome, codes[-1], tuple(reports), swapped=swap)
 
 
-def expected_bounce(acknowledged: list[PlannedReport]) -> PlannedReport | None:
-    """The bounce a buffer should hold after acknowledging these reports, or None (SPEC §4).
-
-    The most significant type wins (Permanent > Temporary); among equals the newest event time.
-    Success and intermediate reports are acknowledged but never stored.
-    """
-    bounces = [r for r in acknowledged if r.type in ("Temporary", "Permanent")]
-    if not bounces:
-        return None
-    return max(bounces, key=lambda r: (RANK[r.type], r.event_time))
-
-
 def _weights(mapping: dict[str, float], where: str) -> tuple[tuple[str, float], ...]:
     if not sum(mapping.values()) > 0:
         raise ScenarioError(f"{where}: at least one outcome needs a weight above 0")

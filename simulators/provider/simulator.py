@@ -211,7 +211,7 @@ class Simulator:
             ids = [None] * len(plan.reports)
         rows = list(zip(plan.reports, message.items, message.stored, ids, states, strict=True))
         reports = []
-        bounces = []  # (rank, stamp, -acknowledgement order, Stored) of acknowledged bounces
+        acknowledged = []  # (acknowledgement order, Stored, stamp)
         for report, item, stored, delivery_id, (state, attempts, acked_at, seq) in rows:
             # A report without an event time is stamped on arrival (Twilio): the second the
             # acknowledged try was sent; the buffer's own clock may be a little later.
@@ -231,9 +231,9 @@ class Simulator:
                     "attempts": attempts,
                 }
             )
-            if state == ACKNOWLEDGED and stored.type in ("Temporary", "Permanent"):
-                bounces.append((RANK[stored.type], stamp, -seq, stored))
-        bounce = expected_bounce(bounces)
+            if state == ACKNOWLEDGED:
+                acknowledged.append((seq, stored, stamp))
+        bounce = expected_bounce([(kept, stamp) for _, kept, stamp in sorted(acknowledged)])
         count = Counter(state for state, *_ in states)
         return {
             "order_id": message.order_id,
@@ -257,18 +257,27 @@ class Simulator:
             if bounce is None
             else {
                 "messageId": message.order_id,
-                "recipient": bounce[3].recipient,
-                "statusCode": bounce[3].code[:STATUS_CODE_MAX],
-                "statusText": bounce[3].text,
-                "type": bounce[3].type,
+                "recipient": bounce[0].recipient,
+                "statusCode": bounce[0].code[:STATUS_CODE_MAX],
+                "statusText": bounce[0].text,
+                "type": bounce[0].type,
                 "timestamp": bounce[1],
             },
         }
 
 
-def expected_bounce(bounces: list[tuple]) -> tuple | None:
-    """The bounce a buffer holds after acknowledging these, or None (SPEC §4): the most
-    significant type (Permanent > Temporary), then the newest stored timestamp; among equal
-    timestamps the first one acknowledged, since the buffer replaces only with a strictly newer
-    one. ``bounces``: ``(rank, stamp, -acknowledgement order, Stored)``."""
-    return max(bounces, key=lambda b: b[:3]) if bounces else None
+def expected_bounce(acknowledged: list[tuple[Stored, str]]) -> tuple[Stored, str] | None:
+    """The bounce a buffer holds after taking these reports in this order, or None (SPEC §4).
+
+    ``acknowledged``: ``(what the buffer stores, its timestamp)`` in acknowledgement order.
+    The buffer's rule: a bounce replaces the held one if its type is more significant
+    (Permanent > Temporary), or equal with a strictly newer timestamp at the stored precision.
+    Success and intermediate reports are acknowledged but never stored.
+    """
+    held = None
+    for stored, stamp in acknowledged:
+        if stored.type not in ("Temporary", "Permanent"):
+            continue
+        if held is None or (RANK[stored.type], stamp) > (RANK[held[0].type], held[1]):
+            held = (stored, stamp)
+    return held
