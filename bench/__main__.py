@@ -79,7 +79,8 @@ def run_pull(args) -> dict:
         print(f"  loading {args.rows:,} bounces into {url.split(':')[0]} …", file=sys.stderr)
         window = pull.load(url, args.rows)
         loaded = time.monotonic() - started
-        result = pull.measure(url, window, args.rows, args.workers, args.repeats)
+        walk = 20 if args.quick else 100
+        result = pull.measure(url, window, args.rows, args.workers, args.repeats, walk)
         return {**result, "load_s": round(loaded, 1)}
 
     results = _each_database(args, work)
@@ -106,6 +107,7 @@ PULL_COLUMNS = (
     "deep_ms",
     "deep_vs_first",
     "deep_cold_ms",
+    "walk_ms",
     "rss_mb",
     "rss_growth_mb",
     "target_met",

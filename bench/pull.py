@@ -31,12 +31,14 @@ def load(url: str, count: int) -> tuple[str, str]:
     return _utc(first_s + SETTLE_LAG_S), _utc(first_s + SETTLE_LAG_S + span_s)
 
 
-def measure(url: str, window: tuple[str, str], count: int, workers: int, repeats: int) -> dict:
+def measure(
+    url: str, window: tuple[str, str], count: int, workers: int, repeats: int, walk: int
+) -> dict:
     deep = count // PAGE_SIZE - 1
     env = {"SMSBOUNCE_PAGE_SIZE": str(PAGE_SIZE), "SMSBOUNCE_SETTLE_LAG": str(SETTLE_LAG_S)}
     with Buffer(url, workers, env) as buffer, requests.Session() as session:
 
-        def page(number: int, expect_last: bool) -> float:
+        def page(number: int, expect_last: bool | None) -> float:
             params = {"startTimeUTC": window[0], "endTimeUTC": window[1], "page": str(number)}
             started = time.perf_counter()
             response = session.get(
@@ -48,7 +50,8 @@ def measure(url: str, window: tuple[str, str], count: int, workers: int, repeats
             elapsed = (time.perf_counter() - started) * 1000
             response.raise_for_status()
             body = response.json()
-            if len(body["status"]) != PAGE_SIZE or body["lastPage"] is not expect_last:
+            last = number == deep if expect_last is None else expect_last
+            if len(body["status"]) != PAGE_SIZE or body["lastPage"] is not last:
                 raise RuntimeError(
                     f"page {number}: {len(body['status'])} items, lastPage={body['lastPage']}"
                 )
@@ -59,6 +62,8 @@ def measure(url: str, window: tuple[str, str], count: int, workers: int, repeats
             for _ in range(2 * workers):  # warm every worker's pool and caches
                 page(0, False)
                 page(deep, True)
+            # Marketing's own pattern: the last ``walk`` pages, one after the other.
+            walked = [page(number, None) for number in range(deep - walk + 1, deep + 1)]
             first, deep_times = [], []
             for _ in range(repeats):  # alternate, so drifts hit both alike
                 first.append(page(0, False))
@@ -71,6 +76,8 @@ def measure(url: str, window: tuple[str, str], count: int, workers: int, repeats
         "deep_ms": round(deep_ms, 2),
         "deep_vs_first": round(deep_ms / first_ms, 2),
         "deep_cold_ms": round(deep_cold, 2),
+        "walk_pages": walk,
+        "walk_ms": round(statistics.median(walked), 2),
         "rss_mb": round(rss.peak_mb, 1),
         "rss_growth_mb": round(rss.growth_mb, 1),
         "repeats": repeats,
