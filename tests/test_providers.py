@@ -253,12 +253,43 @@ def test_kannel_code_comes_out_of_the_smsc_reply():
     [report] = PROFILES["kannel"].parse(
         get(urlencode({"id": "m", "to": "+491", "type": "2", "reply": KANNEL_REPLY, "ts": "0"}))
     )
-    assert (report.status_code, report.status_text) == ("001", KANNEL_REPLY)
+    # The reply's text: part (the start of the SMS) is cut: message content is no bounce reason.
+    assert (report.status_code, report.status_text) == ("001", KANNEL_REPLY.split(" text:")[0])
 
 
 def test_infobip_text_and_code_come_from_the_error():
     [report] = PROFILES["infobip"].parse(post_json({"results": [infobip_report("EXPIRED", False)]}))
     assert (report.status_code, report.status_text) == ("27", "Absent Subscriber")
+
+
+def test_jasmin_message_text_never_becomes_the_bounce_reason():
+    incoming = form(
+        {
+            "id": "j1",
+            "message_status": "UNDELIV",
+            "err": "001",
+            "text": "Your code is 4711",
+            "donedate": "2403211128",
+        },
+        query="to=%2B4915112345678",
+    )
+    [report] = PROFILES["jasmin"].parse(incoming)
+    assert report.status_text == "UNDELIV (code 001)"
+
+
+def test_international_numbers_without_plus_get_it_back():
+    [report] = PROFILES["vonage"].parse(get(urlencode({**VONAGE, "status": "failed"})))
+    assert report.recipient == "+447700900000"
+
+
+def test_twilio_event_time_is_the_carriers_done_date():
+    [report] = PROFILES["twilio"].parse(form({**TWILIO, "RawDlrDoneDate": "2611252056"}))
+    assert report.timestamp == "20261125205600"
+
+
+def test_sinch_temporary_delivery_failure_is_a_soft_bounce():
+    [report] = PROFILES["sinch"].parse(post_json(sinch_report("Failed", 404)))
+    assert report.outcome is Outcome.TEMPORARY
 
 
 def test_twilio_without_error_message_gets_a_readable_text():
@@ -392,7 +423,7 @@ def test_every_builtin_endpoint_stores_its_bounce(buffer_server):
     assert (jasmin.status_code, jasmin.text) == (200, "ACK/Jasmin")
     served = {b["messageId"]: b["type"] for b in all_bounces(requests, buffer_server)}
     assert served == {
-        "0A0000001234567B": "Permanent",
+        "0A0000001234567B": "Permanent",  # Vonage err-code 0 with status failed
         TWILIO_SID: "Temporary",
         "MESSAGE-ID-123-xyz": "Permanent",
         "01FC66621XXXXX119Z8PMV1QPQ": "Permanent",

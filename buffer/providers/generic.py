@@ -94,6 +94,7 @@ class GenericProfile(Profile):
         self.states = self._groups("states", ("delivered", "intermediate") + BOUNCES)
         self.codes = self._groups("codes", ("success", "intermediate") + BOUNCES)
         self.default = Outcome(document.get("default", "Permanent"))
+        self.without_plus = document.get("internationalWithoutPlus", False)
         answer = document.get("answer")
         if answer:
             self.answer = Answer(answer.get("status", 200), answer["contentType"], answer["body"])
@@ -188,8 +189,11 @@ class GenericProfile(Profile):
         if not text:
             text = " ".join(part for part in (state, code and f"(code {code})") if part)
         recipient = self.fields["recipient"].read(report, query)
-        if recipient is not None and recipient[:1].isspace():
-            recipient = "+" + recipient.strip()  # a + lost to URL decoding
+        if recipient is not None and (
+            recipient[:1].isspace()  # a + lost to URL decoding
+            or (self.without_plus and recipient.strip().isdigit())
+        ):
+            recipient = "+" + recipient.strip()
         return make_report(
             message_id=self._read("messageId", report, query),
             recipient=recipient,

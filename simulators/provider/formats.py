@@ -253,7 +253,6 @@ TWILIO_TEMPORARY = ("30001", "30003")
 class Twilio(Format):
     name = "twilio"
     title = "form POST MessageSid, MessageStatus, To, ErrorCode … (+ X-Twilio-Signature)"
-    timestamp = "arrival"
 
     def __init__(self, auth_token: str | None = None):
         self.auth_token = auth_token
@@ -277,7 +276,7 @@ class Twilio(Format):
         if error:
             fields.append(("ErrorCode", error))
         if status in ("delivered", "undelivered"):
-            # Twilio adds the carrier's DLR time to these two; the buffer does not read it.
+            # Twilio adds the carrier's DLR time (to the minute) to these two; the buffer reads it.
             fields.append(("RawDlrDoneDate", _yymmddhhmm(report.planned.event_time)))
         summary = f"MessageStatus={status}" + (f" ErrorCode={error}" if error else "")
         return Item(tuple(fields), summary)
@@ -287,8 +286,11 @@ class Twilio(Format):
         kind = _kind(report.planned.code)
         if kind in ("temporary", "permanent"):
             kind = "Temporary" if error in TWILIO_TEMPORARY else "Permanent"
-        # No time the buffer reads: it stamps the arrival.
-        return Stored(kind, error, buffer_text(None, status, error), report.recipient, None)
+        # Bounces are undelivered/failed; only undelivered carries RawDlrDoneDate, else arrival.
+        event_time = report.planned.event_time if status in ("delivered", "undelivered") else None
+        text = buffer_text(None, status, error)
+        resolution = 60 if event_time else 1
+        return Stored(kind, error, text, report.recipient, event_time, resolution=resolution)
 
     def request(self, address, items):
         (item,) = items
@@ -353,7 +355,7 @@ class Vonage(Format):
             kind,
             error,
             buffer_text(None, status, error),
-            report.recipient.removeprefix("+"),
+            report.recipient,
             report.planned.event_time,
             resolution=60,
         )
@@ -450,7 +452,7 @@ class Infobip(Format):
             kind,
             str(error_id),
             buffer_text(error_text, group, str(error_id)),
-            report.recipient.removeprefix("+"),
+            report.recipient,
             report.planned.event_time,
         )
 
@@ -576,7 +578,8 @@ class Kannel(Format):
         return Stored(
             outcome.get(kind, "Permanent"),
             code,
-            buffer_text(reply, str(kind), code),
+            # The buffer cuts the reply's text: part (the start of the SMS) off the reason.
+            buffer_text(reply.split(" text:", 1)[0], str(kind), code),
             report.recipient,
             event_time,
         )
@@ -647,8 +650,8 @@ class Jasmin(Format):
         kind = _kind(report.planned.code)
         if kind in ("temporary", "permanent"):
             kind = "Temporary" if status == "EXPIRED" else "Permanent"
-        # The buffer's profile takes statusText from Jasmin's `text` (the message's start).
-        text = buffer_text(report.sms_text[:20], status, err)
+        # The buffer does not read Jasmin's `text` (the message's start): no content in reasons.
+        text = buffer_text(None, status, err)
         return Stored(kind, err, text, report.recipient, report.planned.event_time, resolution=60)
 
     def request(self, address, items):
