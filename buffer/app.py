@@ -8,6 +8,7 @@ from hmac import compare_digest
 
 from bottle import Bottle, parse_auth, request, response
 
+from . import statuspage
 from .errors import json_error, json_errors, router_error
 from .logs import RequestLog
 from .mapping import InvalidParameter, Report
@@ -123,6 +124,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     def healthz():
         """The process answers (no database, no auth): for liveness probes and benchmarks."""
         return {"status": "ok"}
+
+    @app.get("/")
+    def status_page():
+        """The operators' page (HTML, same basic auth as ``get``); numbers are masked."""
+        _require_auth(settings)
+        response.content_type = "text/html; charset=utf-8"
+        return statuspage.render(statuspage.build(store, outcomes))
 
     @app.get(METRICS)
     def prometheus():

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -131,3 +132,118 @@ def legacy_table(url: str) -> None:
     with database.connection_context():
         database.create_tables([models.bind(database)])
     database.close_all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Headless Chromium (Debian's `chromium`), for what a person sees on the status page.
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+from tests.conftest import IN_CI  # noqa: E402
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium() -> str:
+    """The browser's path; skips the test without one (fails under CI=true)."""
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    message = "headless Chromium is needed: apt-get install -y chromium"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: it must be installed)", pytrace=False)
+    pytest.skip(message)
+
+
+def browse(url: str, auth: tuple[str, str], *, screenshot: str | None = None) -> str:
+    """Open ``url`` with basic auth in headless Chromium; return the DOM it rendered."""
+    scheme, rest = url.split("://", 1)
+    user, password = (quote(part, safe="") for part in auth)
+    with_auth = f"{scheme}://{user}:{password}@{rest}"
+    with tempfile.TemporaryDirectory() as profile:
+        base = [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            "--window-size=1200,900",
+        ]
+        if screenshot:
+            subprocess.run(
+                [*base, f"--screenshot={screenshot}", with_auth],
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
+        done = subprocess.run(
+            [*base, "--dump-dom", with_auth], capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def visible_text(dom: str) -> str:
+    """The page's text as a reader sees it: no markup, no style, whitespace collapsed."""
+    import html
+    import re
+
+    dom = re.sub(r"(?s)<(style|script|head)\b.*?</\1>", " ", dom)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", dom)).split())
+
+
+def fill_for_status_page(session, server) -> None:
+    """A morning's traffic: hard and soft bounces, deliveries, a duplicate, a bad report."""
+    from tests.helpers import ingest, report_query, send
+
+    reports = [
+        (
+            "4711000001",
+            "+4915112345678",
+            "0x4503 Message 1 at destination of +4915112345678 is out of coverage",
+        ),
+        ("4711000002", "+4917098765432", "0xDBF3 Provider is retrying"),
+        ("4711000003", "+4915255501234", "0xDB78 Out of credit"),
+        ("4711000004", "+436641234567", "0x451A delivered"),
+        ("4711000005", "+41791234567", "0x450E accepted"),
+        ("4711000006", "+4915112340000", "0x4524 <script>alert('blacklisted')</script>"),
+    ]
+    for message_id, number, status in reports:
+        send(session, server, message_id, msisdn=number, status=status)
+    send(session, server, "4711000003", msisdn="+4915255501234", status="0xDB78 Out of credit")
+    ingest(session, server, report_query(msisdn="not-a-number"))
+
+
+def make_screenshot(path: str) -> None:
+    """Draw the status page of a buffer with a morning's traffic into ``path`` (PNG)."""
+    import tempfile as _tempfile
+
+    from buffer.app import create_app
+    from buffer.store import Store
+    from tests.conftest import settings_for
+    from tests.live_server import LiveServer
+
+    with _tempfile.TemporaryDirectory() as folder:
+        settings = settings_for(f"sqlite:///{folder}/status.db")
+        store = Store.open(settings)
+        store.create_tables()
+        with LiveServer(create_app(settings, store)) as server:
+            fill_for_status_page(requests.Session(), server)
+            browse(server.url + "/", (settings.api_user, settings.api_password), screenshot=path)
+        store.close()
+
+
+if __name__ == "__main__":  # python -m tests.ops_helpers docs/status-page.png
+    import sys
+
+    make_screenshot(sys.argv[1])

@@ -102,15 +102,21 @@ def _wait_until_blocked(db_url):
         return
     import psycopg2
 
-    with psycopg2.connect(db_url) as watcher, watcher.cursor() as cursor:
-        for _ in range(200):
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'DELETE%%'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.025)
+    watcher = psycopg2.connect(db_url)
+    # Autocommit: pg_stat_activity is a snapshot per transaction.
+    watcher.autocommit = True
+    try:
+        with watcher.cursor() as cursor:
+            for _ in range(200):
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query LIKE 'DELETE%'"
+                )
+                if cursor.fetchone()[0]:
+                    return
+                time.sleep(0.025)
+    finally:
+        watcher.close()
     raise AssertionError("the purge never waited for the row lock")
 
 

@@ -1,0 +1,97 @@
+"""The operators' status page at ``/``: what the buffer did in the last hour and day, the latest
+bounces (numbers masked), the ingest rate and the database's state. Server-rendered HTML from
+``templates/status.tpl``, no script, no external asset."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from importlib.resources import files
+
+from bottle import SimpleTemplate
+
+from . import migrations
+from .db import DatabaseUnavailable, is_sqlite
+from .logs import mask_number, mask_numbers
+
+LATEST_COUNT = 20
+# Rows of the outcome table, in this order; outcomes seen that are not listed come after.
+OUTCOMES = (
+    ("stored:Permanent", "Stored — hard bounce (Permanent)"),
+    ("stored:Temporary", "Stored — soft bounce (Temporary)"),
+    ("ignored:success", "Acknowledged — delivered"),
+    ("ignored:intermediate", "Acknowledged — in progress"),
+    ("ignored:duplicate", "Ignored — duplicate"),
+    ("ignored:stale", "Ignored — weaker or older than stored"),
+    ("rejected:invalid", "Rejected — invalid report"),
+    ("rejected:token", "Rejected — wrong or missing token"),
+    ("rejected:signature", "Rejected — bad signature"),
+    ("rejected:database_unavailable", "Not stored — database unavailable (provider retries)"),
+)
+
+
+@cache
+def _template() -> SimpleTemplate:
+    """Read on first use; ``{{…}}`` escapes HTML, so report text cannot inject markup."""
+    return SimpleTemplate((files("buffer") / "templates" / "status.tpl").read_text("utf-8"))
+
+
+@dataclass
+class StatusView:
+    now: datetime
+    database: str  # "SQLite" / "PostgreSQL"
+    database_ok: bool
+    database_detail: str
+    outcomes: list[tuple[str, int, int]] = field(default_factory=list)  # label, hour, day
+    rate_hour: float = 0.0  # reports per minute
+    rate_5min: float = 0.0
+    bounces: list[dict] = field(default_factory=list)
+
+
+def build(store, outcome_counts, *, clock=time.time) -> StatusView:
+    """Gather the page's facts; a database failure becomes the page's red line, not an error."""
+    now = clock()
+    minute = int(now // 60)
+    view = StatusView(
+        now=datetime.fromtimestamp(now, timezone.utc),
+        database="SQLite" if is_sqlite(store.database) else "PostgreSQL",
+        database_ok=False,
+        database_detail="",
+    )
+    try:
+        outcome_counts.flush()
+        day = store.outcome_counts(minute - 24 * 60 + 1)
+        hour = store.outcome_counts(minute - 60 + 1)
+        recent = store.outcome_counts(minute - 5 + 1)
+        rows = store.latest(LATEST_COUNT)
+        version = migrations.current(store.database)
+    except DatabaseUnavailable as exc:
+        view.database_detail = f"unavailable: {exc}"
+        return view
+    view.database_ok = True
+    view.database_detail = f"answering; schema version {version} of {migrations.LATEST}"
+    labels = dict(OUTCOMES)
+    keys = [key for key, _ in OUTCOMES] + sorted(set(day) - set(labels))
+    view.outcomes = [(labels.get(k, k), hour.get(k, 0), day.get(k, 0)) for k in keys]
+    view.rate_hour = sum(hour.values()) / 60
+    view.rate_5min = sum(recent.values()) / 5
+    view.bounces = [
+        {
+            "received": datetime.fromtimestamp(row.ingested_at / 1e6, timezone.utc).strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
+            "messageId": row.message_id,
+            "recipient": mask_number(row.recipient),
+            "type": row.type or "",
+            "statusCode": row.status_code,
+            "statusText": mask_numbers(row.status_text),
+        }
+        for row in rows
+    ]
+    return view
+
+
+def render(view: StatusView) -> str:
+    return _template().render(view=view)
