@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import requests
 
 import contracts
+from buffer.mapping import MESSAGE_ID_MAX
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 INGEST = "/api/v1/notifications/set"
@@ -281,7 +282,7 @@ def _malformed(message_id: str, number: int) -> Report:
         {"msisdn": None},  # missing
         {"date": "31022026"},  # no such day
         {"time": "25xx00"},
-        {"orderid": "x" * 31},  # longer than the key allows
+        {"orderid": "x" * (MESSAGE_ID_MAX + 1)},  # longer than the key allows
         {"msisdn": "not-a-number"},
     )
     params = {**good, **breakages[number % len(breakages)]}
