@@ -15,11 +15,13 @@ from contextlib import contextmanager
 import click
 
 from buffer.db import DatabaseUnavailable, UnsupportedDatabaseUrl
+from simulators.provider.formats import FORMATS
 from simulators.provider.scenario import ScenarioError
 
 from . import flow, services
 from .marketing.report import table, verdict
 
+PROVIDERS = tuple(FORMATS)
 MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 
 
@@ -37,23 +39,30 @@ MAX_PROBLEMS = 20  # lines of detail; the table has the totals
     type=click.Path(exists=True, dir_okay=False),
     help="DI simulator scenario file (default: the packaged default, faults on).",
 )
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDERS),
+    default="di",
+    show_default=True,
+    help="The callback format the simulated provider reports in (its buffer profile).",
+)
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=300.0, show_default=True)
 @click.option("--keep-running", is_flag=True, help="Leave the three services up; Ctrl-C stops.")
-def main(count, database_url, seed, scenario, timeout, keep_running):
+def main(count, database_url, seed, scenario, provider, timeout, keep_running):
     """Run the whole flow with COUNT messages and reconcile: exit status 0 only when nothing the
     buffer acknowledged was lost or served twice."""
     with _service_warnings():
-        _demo(count, database_url, seed, scenario, timeout, keep_running)
+        _demo(count, database_url, seed, scenario, provider, timeout, keep_running)
 
 
-def _demo(count, database_url, seed, scenario, timeout, keep_running):
+def _demo(count, database_url, seed, scenario, provider, timeout, keep_running):
     try:
-        running = services.start(database_url, seed=seed, scenario=scenario)
+        running = services.start(database_url, seed=seed, scenario=scenario, provider=provider)
     except (UnsupportedDatabaseUrl, DatabaseUnavailable, ScenarioError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
         where = database_url or running.database_url.removeprefix("sqlite:///")
-        click.echo(f"smsbounce demo: {count} messages, seed {seed}")
+        click.echo(f"smsbounce demo: {count} messages, seed {seed}, provider {provider}")
         click.echo(
             f"  buffer     {running.buffer.url}  ({where}; settle lag "
             f"{services.SETTLE_LAG:g} s, db timeout {services.DB_TIMEOUT:g} s)"

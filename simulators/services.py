@@ -61,11 +61,17 @@ class Services:
         self._closers.clear()
 
 
+def _ingest_path(provider: str) -> str:
+    """DI keeps the article's path; every other provider reports to its profile's endpoint."""
+    return INGEST if provider == "di" else f"/api/v1/providers/{provider}/report"
+
+
 def start(
     database_url: str | None = None,
     *,
     seed: int = 0,
     scenario: str | Path | None = None,
+    provider: str = "di",
     wrap: Callable[[str, object], object] = lambda name, app: app,
 ) -> Services:
     """Start buffer, DI simulator and CPI proxy; a temporary SQLite file when no URL is given.
@@ -79,15 +85,17 @@ def start(
             folder = tempfile.mkdtemp(prefix="smsbounce-demo-")
             closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))
             database_url = f"sqlite:///{Path(folder) / 'buffer.db'}"
-        return _start(database_url, seed, scenario, wrap, closers)
+        return _start(database_url, seed, scenario, provider, wrap, closers)
     except BaseException:
         for close in reversed(closers):
             close()
         raise
 
 
-def _start(database_url, seed, scenario, wrap, closers) -> Services:
+def _start(database_url, seed, scenario, provider, wrap, closers) -> Services:
     token = secrets.token_urlsafe(16)
+    # The provider signs its reports when it is Twilio, as a real account would.
+    twilio_token = secrets.token_urlsafe(16) if provider == "twilio" else None
     buffer_auth = (BUFFER_USER, secrets.token_urlsafe(12))
     marketing_auth = (MARKETING_USER, secrets.token_urlsafe(12))
     di_auth = (DI_ACCOUNT, secrets.token_urlsafe(12))
@@ -99,6 +107,7 @@ def _start(database_url, seed, scenario, wrap, closers) -> Services:
         ingest_tokens=(token,),
         settle_lag=SETTLE_LAG,
         db_timeout=DB_TIMEOUT,
+        twilio_auth_token=twilio_token,
     )
     settings.check_consistency()
     store = Store.open(settings)
@@ -108,7 +117,12 @@ def _start(database_url, seed, scenario, wrap, closers) -> Services:
     closers.append(buffer.stop)
 
     di_settings = DISettings(
-        user=di_auth[0], password=di_auth[1], scenario=load_scenario(scenario), seed=seed
+        user=di_auth[0],
+        password=di_auth[1],
+        scenario=load_scenario(scenario),
+        seed=seed,
+        profile=provider,
+        twilio_auth_token=twilio_token,
     )
     di_app = create_di_sim(di_settings)
     closers.append(di_app.simulator.close)
@@ -123,7 +137,7 @@ def _start(database_url, seed, scenario, wrap, closers) -> Services:
         provider_user=di_auth[0],
         provider_password=di_auth[1],
         users=(User(*marketing_auth),),
-        ingest_url=f"{buffer.url}{INGEST}/{token}",
+        ingest_url=f"{buffer.url}{_ingest_path(provider)}/{token}",
         send_path=SEND_PATH,
         status_path=STATUS_PATH,
         send_concurrency=8,

@@ -180,3 +180,17 @@ def test_a_broken_middle_fails_the_run(sqlite_url, edit, failure):
     victim = memory[0]["messageId"]
     [problem] = [p for p in result.reconciliation.problems() if p.startswith(victim)]
     assert ("never served" if failure == "lost" else "served 2 times") in problem
+
+
+@pytest.mark.parametrize("provider", ["twilio", "vonage", "infobip", "sinch", "kannel", "jasmin"])
+def test_the_whole_flow_reconciles_perfectly_for_every_provider_profile(db_url, provider):
+    # The simulated provider reports in the profile's own format to its buffer endpoint.
+    running = services.start(db_url, seed=SEED, provider=provider)
+    try:
+        result = flow.run(running, 40, seed=SEED, timeout=60)
+    finally:
+        running.stop()
+    totals = result.reconciliation.totals
+    assert result.ok, result.reconciliation.problems() + [str(v) for v in result.poller.violations]
+    assert totals["owed"] > 0 and totals["served"] >= totals["owed"]
+    assert result.summary["profile"] == provider
