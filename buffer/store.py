@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import EXCLUDED, Case, Database, fn
+from peewee import EXCLUDED, Case, Database, Tuple, fn
 
 from . import db, migrations, models
 from .mapping import Outcome, Report, to_status_item
+
+MARKED_WINDOWS = 64  # settled windows whose page starts a process remembers
 
 # What became of a bounce: stored, or ignored as a duplicate (same rank and event time as the
 # stored one) or as stale (weaker or older); both ignored kinds are answered "ignored".
@@ -49,6 +53,11 @@ class Store:
         self._clock = clock
         self._model = models.bind(database)
         self._counts = models.bind(database, models.OutcomeCount)
+        self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
+        # Where each page of a settled window starts, so a deep page seeks to its first row
+        # instead of skipping page × size rows (Marketing reads every page, in order).
+        self._marks: OrderedDict[tuple[int, int], dict[int, tuple[int, str]]] = OrderedDict()
+        self._marks_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings, clock: Callable[[], int] = _now_micros) -> Store:
@@ -108,6 +117,22 @@ class Store:
             model.provider: provider,
             model.raw_report: raw,
         }
+        values = [field.db_value(value) for field, value in row.items()]
+        if self._upsert_sql is None:
+            self._upsert_sql = self._build_upsert(model, row, values)
+        sql, constants = self._upsert_sql
+        if self.database.execute_sql(sql, [*values, *constants]).rowcount:
+            return STORED
+        # Only the ignored path pays for this read, in the same transaction.
+        kept = model.get_by_id(report.message_id)
+        same_rank = (kept.type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
+        return DUPLICATE if same_rank and kept.timestamp == report.timestamp else STALE
+
+    @staticmethod
+    def _build_upsert(model, row: dict, values: list) -> tuple[str, list]:
+        """The upsert's SQL and its constant parameters. Building it with peewee costs more CPU
+        than the database spends running it, so it is built once; the row's values are the
+        statement's leading parameters (VALUES comes first), the rank constants follow."""
         incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
         later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
         query = model.insert(row).on_conflict(
@@ -115,32 +140,54 @@ class Store:
             update={field: getattr(EXCLUDED, field.column_name) for field in row},
             where=(incoming > current) | ((incoming == current) & later),
         )
-        if self.database.execute(query).rowcount:
-            return STORED
-        # Only the ignored path pays for this read, in the same transaction.
-        kept = model.get_by_id(report.message_id)
-        same_rank = (kept.type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
-        return DUPLICATE if same_rank and kept.timestamp == report.timestamp else STALE
+        sql, params = query.sql()
+        if params[: len(values)] != values:
+            raise RuntimeError("peewee no longer puts the inserted values first in the upsert")
+        return sql, params[len(values) :]
 
     def page(self, number: int, window: tuple[datetime, datetime] | None = None) -> Page:
         """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.
 
         A window [start, end) selects ingest times in [start − lag, end − lag): a report that
-        commits late still lands in a window that has not been polled yet.
+        commits late still lands in a window that has not been polled yet. Once a window has
+        ended, no row can enter it any more (new ingest times are later), so where its pages
+        start is remembered and a deep page seeks there rather than skipping rows.
         """
         model = self._model
         query = model.select().order_by(model.ingested_at, model.message_id)
+        marks, skip = None, number
         if window is not None:
             start, end = (_micros(moment) - self.settle_lag_us for moment in window)
-            query = query.where((model.ingested_at >= start) & (model.ingested_at < end))
+            lower = model.ingested_at >= start
+            if end <= self._clock() - self.settle_lag_us:
+                marks = self._marks_of((start, end))
+                known = max((page for page in marks if page <= number), default=None)
+                if known is not None:
+                    # The mark lies inside the window, so it replaces the lower bound: SQLite
+                    # seeks on a row value only when it is the sole lower bound.
+                    lower = Tuple(model.ingested_at, model.message_id) >= Tuple(*marks[known])
+                    skip = number - known
+            query = query.where(lower & (model.ingested_at < end))
         # One extra row tells whether another page follows, without counting the window.
-        query = query.limit(self.page_size + 1).offset(number * self.page_size)
+        query = query.limit(self.page_size + 1).offset(skip * self.page_size)
         with db.session(self.database):
             rows = list(query)
+        if marks is not None:
+            for page, found in ((number, rows[:1]), (number + 1, rows[self.page_size :])):
+                if found:
+                    marks[page] = (found[0].ingested_at, found[0].message_id)
         return Page(
             items=[to_status_item(row) for row in rows[: self.page_size]],
             last_page=len(rows) <= self.page_size,
         )
+
+    def _marks_of(self, window: tuple[int, int]) -> dict[int, tuple[int, str]]:
+        with self._marks_lock:
+            marks = self._marks.setdefault(window, {})
+            self._marks.move_to_end(window)
+            while len(self._marks) > MARKED_WINDOWS:
+                self._marks.popitem(last=False)
+            return marks
 
     def latest(self, count: int) -> list:
         """The ``count`` bounces ingested last, newest first (for the status page)."""
@@ -208,6 +255,8 @@ class Store:
 
     def clear(self) -> int:
         """Delete every bounce (and the outcome counts); return how many bounces there were."""
+        with self._marks_lock:
+            self._marks.clear()
         with db.session(self.database, write=True):
             self._counts.delete().execute()
             return self._model.delete().execute()

@@ -24,7 +24,7 @@ def test_demo_ends_with_a_perfect_reconciliation_and_cleans_up():
     result = CliRunner().invoke(smsbounce, ["demo", "--messages", "20", "--seed", "3"])
     assert result.exit_code == 0, result.output
     output = result.output
-    assert output.startswith("smsbounce demo: 20 messages, seed 3\n")
+    assert output.startswith("smsbounce demo: 20 messages, seed 3, provider di\n")
     assert "settle lag 2 s, db timeout 1 s" in output
     assert re.search(r"^\[ *\d+\.\d s\] sent \d+/20 ", output, re.M)
     for row in ("sent", "delivered", "soft bounces", "hard bounces", "dropped by the provider"):

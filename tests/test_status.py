@@ -215,3 +215,36 @@ def test_clear_when_enabled_still_needs_auth(http, start_buffer, buffer_settings
 def test_health_and_readiness_need_no_auth(http, buffer_server):
     assert http.get(buffer_server.url + "/healthz").json() == {"status": "ok"}
     assert http.get(buffer_server.url + "/readyz").json() == {"status": "ready"}
+
+
+def test_deep_pages_of_an_ended_window_match_a_fresh_read(http, start_buffer, buffer_settings):
+    # Pages of an ended window seek from remembered page starts; any access order must give
+    # the same pages as reading them in order.
+    clock = FakeClock(T0)
+    server = start_buffer(dataclasses.replace(buffer_settings, page_size=4), clock)
+    for n in range(23):
+        clock.set(T0 + timedelta(seconds=n // 3))
+        send(http, server, f"m{n:02}")
+    clock.set(T0 + timedelta(hours=1))
+    window = (T0, T0 + timedelta(minutes=1))
+    in_order = [status_page(http, server, p, window) for p in range(7)]
+    assert sorted(ids(sum((p["status"] for p in in_order), []))) == [f"m{n:02}" for n in range(23)]
+    for page in (5, 2, 6, 0, 4):
+        assert status_page(http, server, page, window) == in_order[page]
+
+
+def test_a_bounce_moving_out_of_a_window_being_read_does_not_hide_another(
+    http, start_buffer, buffer_settings
+):
+    clock = FakeClock(T0)
+    server = start_buffer(dataclasses.replace(buffer_settings, page_size=3), clock)
+    for n in range(6):
+        clock.set(T0 + timedelta(seconds=n))
+        send(http, server, f"m{n}", status="0xDBF3 retrying")
+    clock.set(T0 + timedelta(hours=1))
+    window = (T0, T0 + timedelta(minutes=1))
+    first = ids(status_page(http, server, 0, window)["status"])
+    # m0 turns Permanent: it gets a new ingest time, outside this window, while Marketing reads.
+    send(http, server, "m0", status="0x4503 gone")
+    second = ids(status_page(http, server, 1, window)["status"])
+    assert first + second == ["m0", "m1", "m2", "m3", "m4", "m5"]
