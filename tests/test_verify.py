@@ -162,7 +162,7 @@ def test_a_wrong_url_or_password_exits_2(tmp_path, buffer_server, answer, senten
         (["--status-url", "ftp://example.com/x"], "is not an http(s) URL"),
         (["--status-url", "http://x", "--settle-lag", "-1"], "--settle-lag"),
         (["--status-url", "http://x", "--password", "p"], "--password needs --user"),
-        (["--status-url", "http://x", "--provider", "twilio"], "--provider"),
+        (["--status-url", "http://x", "--provider", "acme"], "--provider"),
         ([], "Missing option '--status-url'"),
     ],
     ids=["scheme", "negative-lag", "password-without-user", "unknown-provider", "no-url"],

@@ -10,10 +10,12 @@ from simulators.verify.__main__ import main
 from simulators.verify.runner import Options, Result, run
 
 
-def verify_cli(tmp_path, *args: str):
+def verify_cli(tmp_path, *args: str, env: dict[str, str] | None = None):
     """Run the command; return (exit code, stdout table, stderr, JSON report or None)."""
     report = tmp_path / "verify.json"
-    result = CliRunner().invoke(main, [*args, "--json", str(report)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, [*args, "--json", str(report)], catch_exceptions=False, env=env
+    )
     document = json.loads(report.read_text()) if report.exists() else None
     return result.exit_code, result.stdout, result.stderr, document
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from simulators.provider.formats import FORMATS
+
 from . import htmlreport, reports
 from .runner import Options, run
 from .wire import CouldNotRun
@@ -42,10 +44,17 @@ def _http_url(ctx, param, value):
 )
 @click.option(
     "--provider",
-    type=click.Choice(["di"]),
+    type=click.Choice(FORMATS),
     default="di",
     show_default=True,
-    help="Format of the reports the round trip sends.",
+    help="Format of the reports the round trip sends: a built-in provider profile. Point "
+    "--ingest-url at that profile's endpoint (/api/v1/providers/NAME/report on our buffer).",
+)
+@click.option(
+    "--twilio-auth-token",
+    envvar="SMSBOUNCE_VERIFY_TWILIO_AUTH_TOKEN",
+    help="With --provider twilio: sign the reports (X-Twilio-Signature) over the exact ingest "
+    "URL called, for an endpoint that checks signatures.",
 )
 @click.option(
     "--settle-lag",
@@ -92,6 +101,7 @@ def main(
     password,
     ingest_url,
     provider,
+    twilio_auth_token,
     settle_lag,
     timeout,
     max_latency,
@@ -106,12 +116,17 @@ def main(
     """
     if password is not None and user is None:
         raise click.UsageError("--password needs --user")
+    ctx = click.get_current_context()
+    given = ctx.get_parameter_source("twilio_auth_token") == click.core.ParameterSource.COMMANDLINE
+    if given and provider != "twilio":
+        raise click.UsageError("--twilio-auth-token needs --provider twilio")
     options = Options(
         status_url=status_url,
         user=user,
         password=password,
         ingest_url=ingest_url,
         provider=provider,
+        twilio_auth_token=twilio_auth_token if provider == "twilio" else None,
         settle_lag=settle_lag,
         timeout=timeout,
         max_latency=max_latency,

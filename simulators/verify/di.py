@@ -8,8 +8,9 @@ the checker is an oracle for any implementation, ours included.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 BURST = 105  # more than one page of 100, so windows must be paged
@@ -20,11 +21,15 @@ PREFIX_LENGTH = 10
 
 @dataclass(frozen=True)
 class Report:
-    """One delivery report as the provider sends it: ``query`` goes on the wire as written."""
+    """One delivery report as the provider sends it. DI: ``query`` goes on the wire as written;
+    other providers: ``item`` is the provider's report (``formats.Item``), and reports sharing a
+    non-zero ``batch`` go out in one request."""
 
     key: str
     message_id: str
-    query: str
+    query: str = ""
+    item: Any = None
+    batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,14 @@ class Expectation:
 
 @dataclass(frozen=True)
 class Plan:
+    """``format``: the provider's ``formats.Format`` (None for DI's hand-written queries);
+    ``notes``: per check, the cases this provider cannot have and why (shown in its evidence)."""
+
     reports: list[Report]
     expectations: dict[str, Expectation]
+    provider: str = "di"
+    format: Any = None
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def run_prefix() -> str:

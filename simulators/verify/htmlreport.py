@@ -37,7 +37,11 @@ def render(result: Result) -> str:
     )
     facts = {
         "Status URL": public_url(result.options.status_url),
-        "Round trip": f"reports tagged {result.prefix}" if result.prefix else "not run",
+        "Round trip": (
+            f"{result.options.provider} reports tagged {result.prefix}"
+            if result.prefix
+            else "not run"
+        ),
         "Settle lag": f"{result.options.settle_lag:g} s",
         "Started": result.started.isoformat(timespec="seconds"),
         "Finished": result.finished.isoformat(timespec="seconds"),

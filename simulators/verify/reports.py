@@ -59,6 +59,7 @@ def as_json(result: Result) -> dict:
         "tool": SUITE,
         "statusUrl": public_url(result.options.status_url),
         "roundTrip": result.options.ingest_url is not None,
+        "provider": result.options.provider,
         "runPrefix": result.prefix,
         "settleLag": result.options.settle_lag,
         "started": result.started.isoformat(),

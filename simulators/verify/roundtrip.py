@@ -20,19 +20,29 @@ FIELDS = ("messageId", "recipient", "statusCode", "statusText", "type", "timesta
 
 @dataclass
 class RoundTrip:
-    """``answers[i]`` answered ``plan.reports[i]``; ``walks`` are contiguous windows in order."""
+    """``answers[i]`` answered ``plan.reports[i]`` (a batch's answer stands for each of its
+    reports); ``refusals[i]`` says why that answer did not take the report (None: it did; the
+    default is "not 2xx"); ``walks`` are contiguous windows in order."""
 
     plan: Plan
     answers: list[Exchange]
     walks: list[Walk]
     settle_lag: float = 0.0
+    refusals: list[str | None] | None = None
+
+    def __post_init__(self):
+        if self.refusals is None:
+            self.refusals = [
+                None if _ok(answer) else f"{answer.answer}: {answer.excerpt}"
+                for answer in self.answers
+            ]
 
     def accepted(self) -> set[str]:
-        """Messages all of whose reports were answered 2xx."""
+        """Messages all of whose reports were taken."""
         refused = {
             report.message_id
-            for report, answer in zip(self.plan.reports, self.answers, strict=True)
-            if not _ok(answer)
+            for report, why in zip(self.plan.reports, self.refusals, strict=True)
+            if why is not None
         }
         return {report.message_id for report in self.plan.reports} - refused
 
@@ -63,14 +73,29 @@ def _label(expectation: Expectation) -> str:
     return f"{expectation.message_id} ({expectation.key})"
 
 
+def _noted(trip: RoundTrip, verdict: Verdict) -> Verdict:
+    """The verdict with what this provider's round trip could not send, if anything."""
+    note = trip.plan.notes.get(verdict.check)
+    if not note:
+        return verdict
+    return Verdict(verdict.check, verdict.verdict, f"{verdict.evidence} ({note})")
+
+
 def ingest_accepted(trip: RoundTrip) -> Verdict:
-    """Every well-formed report, the article's quirky one included, is answered 2xx."""
+    """Every well-formed report, the article's quirky one included, is answered the way its
+    provider counts as taken: 2xx (Jasmin: with the body ``ACK/Jasmin``)."""
     problems = [
-        f"{report.message_id} ({report.key}) → {answer.answer}: {answer.excerpt}"
-        for report, answer in zip(trip.plan.reports, trip.answers, strict=True)
-        if not _ok(answer)
+        f"{report.message_id} ({report.key}) → {why}"
+        for report, why in zip(trip.plan.reports, trip.refusals, strict=True)
+        if why is not None
     ]
-    return judge("ingest-accepted", problems, f"{len(trip.answers)} reports answered 2xx")
+    requests = len({id(answer) for answer in trip.answers})
+    proof = f"{len(trip.answers)} reports answered 2xx"
+    if trip.plan.provider == "jasmin":
+        proof = f"{len(trip.answers)} reports answered 2xx ACK/Jasmin"
+    if requests < len(trip.answers):
+        proof += f" ({requests} requests)"
+    return _noted(trip, judge("ingest-accepted", problems, proof))
 
 
 def _differences(item: dict, record: dict) -> list[str]:
@@ -98,17 +123,18 @@ def _compare(trip: RoundTrip, check: str) -> Verdict:
 def field_mapping(trip: RoundTrip) -> Verdict:
     """Each served bounce carries exactly the mapped fields (SPEC §3): id, recipient with its
     ``+``, code and text split, quotes stripped, type from the code, event time as UTC."""
-    return _compare(trip, MAPPING)
+    return _noted(trip, _compare(trip, MAPPING))
 
 
 def stronger_status_wins(trip: RoundTrip) -> Verdict:
     """For repeated reports of one message the served record is the strongest (Permanent >
     Temporary > success), ties by event time — whatever order the reports arrived in."""
-    return _compare(trip, RANKING)
+    return _noted(trip, _compare(trip, RANKING))
 
 
 def successes_not_served(trip: RoundTrip) -> Verdict:
-    """Success reports (``0x451A``, or no error code) are acknowledged but never served."""
+    """Success reports (``0x451A``, or no error code; other providers' delivered and progress
+    states) are acknowledged but never served."""
     served = trip.served()
     expectations = [e for e in trip.plan.expectations.values() if e.judge == SUCCESS]
     problems = [

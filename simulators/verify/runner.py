@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import di, readside, roundtrip
+from . import di, ingest, providers, readside, roundtrip
 from .verdict import FAIL, Verdict, skipped
 from .walk import Walk, items, usable
 from .wire import Client, CouldNotRun, Exchange
@@ -38,6 +38,7 @@ class Options:
     password: str | None = None
     ingest_url: str | None = None
     provider: str = "di"
+    twilio_auth_token: str | None = None
     settle_lag: float = 30.0
     timeout: float = 30.0
     max_latency: float = 5.0
@@ -133,13 +134,38 @@ class Runner:
             raise CouldNotRun(template.format(who=who) + ".")
         return first
 
-    def send(self, plan: di.Plan) -> list[Exchange]:
-        answers = []
-        for index, report in enumerate(plan.reports, 1):
-            answers.append(self.client.ingest(report.query, f"report {report.message_id}"))
-            if index % 25 == 0 or index == len(plan.reports):
-                self.progress(f"sent {index}/{len(plan.reports)} reports")
-        return answers
+    def plan(self, prefix: str, started: datetime) -> di.Plan:
+        if self.options.provider == "di":
+            return di.plan(prefix, started)
+        return providers.plan(
+            self.options.provider,
+            prefix,
+            started,
+            twilio_auth_token=self.options.twilio_auth_token,
+        )
+
+    def send(self, plan: di.Plan) -> tuple[list[Exchange], list[str | None]]:
+        """Send every request; per report, its request's answer and why it was not taken."""
+        assert self.options.ingest_url is not None
+        total = len(plan.reports)
+        answers: list[Exchange] = [None] * total  # type: ignore[list-item]
+        refusals: list[str | None] = [None] * total
+        sent = 0
+        for request in ingest.sends(plan, self.options.ingest_url):
+            first = plan.reports[request.reports[0]].message_id
+            label = f"report {first}" + (
+                f" and {len(request.reports) - 1} more" if len(request.reports) > 1 else ""
+            )
+            answer = self.client.send(
+                request.method, request.url, label, request.body, request.headers
+            )
+            for position, index in enumerate(request.reports):
+                answers[index] = answer
+                refusals[index] = ingest.refusal(plan, answer, position, len(request.reports))
+            before, sent = sent, sent + len(request.reports)
+            if sent // 25 > before // 25 or sent == total:
+                self.progress(f"sent {sent}/{total} reports")
+        return answers, refusals
 
     def probes(self, window: tuple[str, str]) -> list[Exchange]:
         start, end = window
@@ -170,10 +196,13 @@ class Runner:
         plan = prefix = None
         if options.ingest_url:
             prefix = di.run_prefix()
-            plan = di.plan(prefix, started)
-            self.progress(f"sending {len(plan.reports)} reports tagged {prefix}…")
+            plan = self.plan(prefix, started)
+            self.progress(
+                f"sending {len(plan.reports)} reports in {options.provider}'s format "
+                f"tagged {prefix}…"
+            )
             t0 = self.now()
-            answers = self.send(plan)
+            answers, refusals = self.send(plan)
             t1 = self.now()
 
         self.progress("reading an empty window and the last hour")
@@ -196,7 +225,7 @@ class Runner:
             self.progress(f"reading {len(windows)} contiguous windows")
             trip_walks = [self.walk(window) for window in windows]
             walks.extend(trip_walks)
-            trip = roundtrip.RoundTrip(plan, answers, trip_walks, options.settle_lag)
+            trip = roundtrip.RoundTrip(plan, answers, trip_walks, options.settle_lag, refusals)
             trip_verdicts = [check(trip) for check in roundtrip.CHECKS]
         else:
             why = "no --ingest-url given: round-trip checks need to send reports"

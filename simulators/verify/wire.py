@@ -20,6 +20,13 @@ _ERRNO = re.compile(r"\[Errno -?[0-9]+\] ")
 _CONNECTION = re.compile(r"^[A-Za-z]*Connection\(.*?\): ")
 
 
+def join_query(url: str, query: str) -> str:
+    """``url`` with ``query`` appended after ``?``, or ``&`` when it has a query already."""
+    if not query:
+        return url
+    return url + ("&" if urlsplit(url).query else "?") + query
+
+
 class CouldNotRun(RuntimeError):
     """The endpoint cannot be checked at all; the message is one sentence saying why."""
 
@@ -115,24 +122,50 @@ class Client:
         credentials = self.auth if auth == "default" else auth
         return self._get(self.status_url, query, credentials, f"GET ?{query}{note}")
 
-    def ingest(self, query: str, label: str) -> Exchange:
-        """GET the ingest URL with a provider's raw query (sent as written: raw ``+`` stays)."""
-        assert self.ingest_url is not None
-        separator = "&" if urlsplit(self.ingest_url).query else "?"
-        # The label never shows the ingest URL: it may carry a secret token.
-        return self._get(self.ingest_url + separator + query, "", None, label)
+    def send(
+        self,
+        method: str,
+        url: str,
+        label: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Exchange:
+        """One provider request as built (no credentials, no redirects followed). The label
+        never shows the URL: an ingest URL may carry a secret token."""
+        return self._request(method, url, None, label, body, headers, redirects=False)
 
     def _get(self, url: str, query: str, auth, label: str) -> Exchange:
         full = f"{url}?{query}" if query else url
+        return self._request("GET", full, auth, label, error_url=url)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        auth,
+        label: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        redirects: bool = True,
+        error_url: str | None = None,
+    ) -> Exchange:
         started = time.monotonic()
         try:
-            response = self._session.get(full, auth=auth, timeout=self.timeout)
+            response = self._session.request(
+                method,
+                url,
+                auth=auth,
+                data=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=redirects,
+            )
         except requests.RequestException as exc:
             return Exchange(
                 label,
                 None,
                 seconds=time.monotonic() - started,
-                error=describe_failure(url, exc, self.timeout),
+                error=describe_failure(error_url or url, exc, self.timeout),
             )
         return Exchange(
             label,
