@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cache
 from hmac import compare_digest
 
 from bottle import Bottle, parse_auth, request, response
+
+import contracts.openapi
 
 from . import statuspage
 from .errors import json_error, json_errors, router_error
@@ -120,6 +123,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         )
         return {"page": str(wanted.page), "lastPage": page.last_page, "status": page.items}
 
+    @app.get("/openapi.json")
+    def openapi_document():
+        """The buffer's part of contracts/openapi.yaml, bundled into one document."""
+        return _buffer_openapi()
+
     @app.get("/healthz")
     def healthz():
         """The process answers (no database, no auth): for liveness probes and benchmarks."""
@@ -159,6 +167,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
             return {"deleted": store.clear()}
 
     return app
+
+
+@cache
+def _buffer_openapi() -> dict:
+    document = contracts.openapi.openapi()
+    document["paths"] = {
+        path: operations
+        for path, operations in document["paths"].items()
+        if "servers" not in operations  # the CPI proxy's paths name their own server
+    }
+    return document
 
 
 def _query() -> dict[str, str]:

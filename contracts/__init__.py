@@ -12,6 +12,7 @@ from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 _SCHEMAS = files(__name__) / "schemas"
 
@@ -40,8 +41,18 @@ def schema(name: str) -> dict[str, Any]:
 
 
 @cache
+def _registry() -> Registry:
+    """Every schema under its $id, so one schema can refer to another by file name."""
+    return Registry().with_resources(
+        (schema(name)["$id"], Resource.from_contents(schema(name))) for name in names()
+    )
+
+
+@cache
 def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        schema(name), registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def problems(name: str, instance: Any) -> list[str]:

@@ -34,20 +34,23 @@ def _rebase(node: Any, base: str) -> Any:
 
 
 def bundle(document: dict) -> dict:
-    """Inline every ``schemas/…`` file reference of ``document`` (a new dict is returned)."""
+    """Inline every schema file ``document`` refers to, directly or through another schema
+    file, under ``components/schemas``; a new dict is returned."""
     document = copy.deepcopy(document)
     bundled = document.setdefault("components", {}).setdefault("schemas", {})
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(_PREFIX):
+            if isinstance(ref, str) and not ref.startswith("#"):
                 path, _, fragment = ref.partition("#")
-                name = path[len(_PREFIX) : -len(_SUFFIX)]
+                # "schemas/x.schema.json" from the YAML, "x.schema.json" between schema files
+                name = path.removeprefix(_PREFIX).removesuffix(_SUFFIX)
                 if name not in bundled:
                     base = f"#/components/schemas/{name}"
                     schema = {k: v for k, v in _schema(name).items() if k not in ("$id", "$schema")}
                     bundled[name] = _rebase(schema, base)
+                    visit(bundled[name])
                 node["$ref"] = f"#/components/schemas/{name}{fragment}"
             for value in node.values():
                 visit(value)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+import contracts
 from buffer.mapping import Outcome
 from buffer.providers import GenericProfile, Incoming, ProfileError, Rejected, load_profiles
 from buffer.providers.twilio import signature
@@ -443,6 +444,7 @@ def test_a_partly_invalid_batch_stores_the_valid_reports_and_names_the_rest(buff
     }
     answer = requests.post(report_url(buffer_server, "infobip"), json=body)
     assert answer.status_code == 200
+    contracts.validate("ingest-batch-response", answer.json())
     assert answer.json() == {
         "results": [
             {"result": "stored", "messageId": "ok-1"},

@@ -38,6 +38,7 @@ def test_the_source_reuses_the_schema_files_instead_of_copying_them():
             "di-report",
             "status-request",
             "status-response",
+            "ingest-batch-response",
             "error",
             "ingest-response",
             "marketing-send-request",
