@@ -240,6 +240,12 @@ def _answer(profile: Profile, parsed: list, store: Store, tally):
     A single-report request that was rejected is a 400 naming the field; a batch answers 200
     with a result per report unless none could be taken.
     """
+    rejected = [item for item in parsed if isinstance(item, Rejected)]
+    if rejected and (not profile.batch or len(rejected) == len(parsed)):
+        # Refused before the database is touched: bad input is a 400 even during an outage.
+        first = rejected[0]
+        prefix = "" if not profile.batch else "no report could be taken: "
+        raise json_error(400, prefix + str(first), first.parameter)
     bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
     stored = iter(store.save_all([(r, r.raw) for r in bounces], provider=profile.name))
     results = []
@@ -255,11 +261,6 @@ def _answer(profile: Profile, parsed: list, store: Store, tally):
             if result != STORED and item.is_bounce:
                 result = "ignored"  # duplicate or stale: the provider need not know which
             results.append({"result": result, "messageId": item.message_id})
-    rejected = [item for item in parsed if isinstance(item, Rejected)]
-    if rejected and (not profile.batch or len(rejected) == len(parsed)):
-        first = rejected[0]
-        prefix = "" if not profile.batch else "no report could be taken: "
-        raise json_error(400, prefix + str(first), first.parameter)
     for item in rejected:
         tally.outcome(item, None)
     if profile.answer.body is not None:

@@ -95,6 +95,8 @@ class Store:
         statement, so concurrent workers cannot interleave; all are committed before this
         returns, or none is.
         """
+        if not reports:
+            return []  # nothing to store: no connection, so acknowledgements need no database
         model = self._model
         results = []
         with db.session(self.database, write=True):

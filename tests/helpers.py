@@ -125,7 +125,8 @@ class TcpProxy:
 
     def stop(self) -> None:
         # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
-        self._listener.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):  # already stopped
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         with self._lock:
             for sock in self._sockets:

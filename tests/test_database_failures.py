@@ -93,3 +93,15 @@ def test_postgres_backend_killed_between_requests_is_replaced(start_buffer, post
         assert cursor.fetchone()[0] >= 1
     admin.close()
     assert deliver(server, "two").json()["result"] == "stored"
+
+
+def test_during_an_outage_bad_input_is_still_a_400_and_successes_are_acknowledged(
+    start_buffer, pg_behind_proxy
+):
+    proxy, url = pg_behind_proxy
+    server = start_buffer(settings_for(url, db_timeout=2.0))
+    proxy.stop()
+    assert_json_error(ingest(requests, server, report_query(msisdn=None)), 400, "msisdn")
+    success = ingest(requests, server, report_query(status="0x451A delivered"))
+    assert success.json()["result"] == "acknowledged"
+    assert_unavailable(deliver(server, "a-bounce"))
