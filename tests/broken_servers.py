@@ -4,6 +4,10 @@
 rule of the contract the way real middleware does (a lost ``+``, a window on the wrong clock, an
 off-by-one page). Tests run verify against each and assert that exactly the matching check fails.
 It is deliberately not the buffer: verify must judge behaviour, not our implementation.
+
+``ReferenceServer(provider="vonage")`` (also ``jasmin``, ``infobip``) takes that provider's
+reports instead of DI's, read here by hand from the providers' documented fields; the faults
+named after a provider break what is particular to it.
 """
 
 from __future__ import annotations
@@ -42,7 +46,14 @@ FAULTS = {
     "serve-successes": "successes are stored (as Temporary) and served",
     "ignore-window": "every window serves every bounce",
     "last-write-wins": "a later report always replaces the stored one, even a weaker or older one",
+    # provider-specific (ReferenceServer(provider=...))
+    "vonage-lose-plus": "Vonage's msisdn (digits only) is stored without its +",
+    "jasmin-no-ack": "Jasmin reports are answered with JSON instead of ACK/Jasmin",
+    "jasmin-serve-successes": "Jasmin's DELIVRD receipts are stored as Temporary and served",
+    "infobip-first-of-batch": "only the first report of an Infobip batch is stored",
 }
+PROVIDERS = ("di", "vonage", "jasmin", "infobip")
+JASMIN_ACK = "ACK/Jasmin"
 
 _CODE = re.compile(r"^0[xXoO]([0-9A-Fa-f]{4})")
 _NOT_BOUNCES = {"0x451A", "0x450E", "0x450A"}
@@ -66,9 +77,11 @@ def _utc(text: str | None) -> datetime | None:
 class ReferenceServer:
     """``STATUS`` (basic auth) and ``INGEST`` (DI report) on a free port; ``.url``, ``.stop()``."""
 
-    def __init__(self, *faults: str):
+    def __init__(self, *faults: str, provider: str = "di"):
         unknown = set(faults) - set(FAULTS)
         assert not unknown, unknown
+        assert provider in PROVIDERS, provider
+        self.provider = provider
         self.faults = set(faults)
         self.records: dict[str, dict] = {}
         self._lock = threading.Lock()
@@ -111,11 +124,76 @@ class ReferenceServer:
 
     def app(self) -> Bottle:
         app = Bottle()
-        app.route(INGEST, "GET", self.ingest)
+        app.route(INGEST, ["GET", "POST"], self.ingest)
         app.route(STATUS, "GET", self.status)
         return app
 
     def ingest(self):
+        if self.provider == "di":
+            return self.ingest_di()
+        rows = getattr(self, "_" + self.provider)()
+        results = [self._store(row) if row else "acknowledged" for row in rows]
+        if self.provider == "jasmin" and "jasmin-no-ack" not in self.faults:
+            return HTTPResponse(JASMIN_ACK, headers={"Content-Type": "text/plain"})
+        return {"results": [{"result": result} for result in results]}
+
+    def _store(self, row: dict) -> str:
+        with self._lock:
+            old = self.records.get(row["record"]["messageId"])
+            if old is None or self._replaces(row["record"], old["record"]):
+                self.records[row["record"]["messageId"]] = row
+                return "stored"
+        return "ignored"
+
+    @staticmethod
+    def _minutes(text: str) -> str:
+        return datetime.strptime(text, "%y%m%d%H%M").strftime("%Y%m%d%H%M%S")
+
+    def _vonage(self) -> list[dict | None]:
+        query = request.query.decode()
+        status, code = query.get("status"), query.get("err-code")
+        if status in ("delivered", "accepted", "buffered"):
+            return [None]
+        kind = "Temporary" if code in ("2", "7", "8") else "Permanent"
+        number = query.get("msisdn")
+        if "vonage-lose-plus" not in self.faults:
+            number = "+" + number
+        text, stamp = f"{status} (code {code})", self._minutes(query.get("scts"))
+        return [self._row(query.get("messageId"), number, code, text, kind, stamp)]
+
+    def _jasmin(self) -> list[dict | None]:
+        form = request.forms.decode()
+        status, code = form.get("message_status"), form.get("err")
+        if status == "DELIVRD" and "jasmin-serve-successes" in self.faults:
+            kind = "Temporary"
+        elif status in ("DELIVRD", "ACCEPTD", "ENROUTE"):
+            return [None]
+        else:
+            kind = "Temporary" if status == "EXPIRED" else "Permanent"
+        number = request.query.decode().get("to")
+        text, stamp = f"{status} (code {code})", self._minutes(form.get("donedate"))
+        return [self._row(form.get("id"), number, code, text, kind, stamp)]
+
+    def _infobip(self) -> list[dict | None]:
+        results = request.json["results"]
+        if "infobip-first-of-batch" in self.faults:
+            results = results[:1]
+        rows: list[dict | None] = []
+        for result in results:
+            error = result["error"]
+            if result["status"]["groupName"] in ("DELIVERED", "PENDING"):
+                rows.append(None)
+                continue
+            kind = "Permanent" if error["permanent"] else "Temporary"
+            done = datetime.strptime(result["doneAt"], "%Y-%m-%dT%H:%M:%S.%f%z")
+            stamp = done.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+            number, code = "+" + result["to"], str(error["id"])
+            rows.append(
+                self._row(result["messageId"], number, code, error["description"], kind, stamp)
+            )
+        return rows
+
+    def ingest_di(self):
         query = request.query.decode()
         params = {k: query.get(k) for k in query}
         if "case-sensitive-names" not in self.faults:

@@ -16,6 +16,8 @@ from .walk import Walk
 from .wire import Exchange
 
 FIELDS = ("messageId", "recipient", "statusCode", "statusText", "type", "timestamp")
+# Which report won: how each field was mapped is field-mapping's business, not this check's.
+WINNER = ("statusCode", "type", "timestamp")
 
 
 @dataclass
@@ -98,15 +100,17 @@ def ingest_accepted(trip: RoundTrip) -> Verdict:
     return _noted(trip, judge("ingest-accepted", problems, proof))
 
 
-def _differences(item: dict, record: dict) -> list[str]:
+def _differences(item: dict, record: dict, fields=FIELDS) -> list[str]:
     return [
         f"{name} {item.get(name)!r}, expected {record[name]!r}"
-        for name in FIELDS
+        for name in fields
         if item.get(name) != record[name]
     ]
 
 
-def _compare(trip: RoundTrip, check: str) -> Verdict:
+def _compare(
+    trip: RoundTrip, check: str, fields=FIELDS, proof="{} served records match field by field"
+) -> Verdict:
     served = trip.served()
     expectations = [e for e in trip.judged_by(check) if e.message_id in served]
     if not expectations:
@@ -114,10 +118,10 @@ def _compare(trip: RoundTrip, check: str) -> Verdict:
     problems = []
     for expectation in expectations:
         _, item = served[expectation.message_id][0]
-        differences = _differences(item, expectation.record)
+        differences = _differences(item, expectation.record, fields)
         if differences:
             problems.append(f"{_label(expectation)}: " + ", ".join(differences))
-    return judge(check, problems, f"{len(expectations)} served records match field by field")
+    return judge(check, problems, proof.format(len(expectations)))
 
 
 def field_mapping(trip: RoundTrip) -> Verdict:
@@ -128,8 +132,11 @@ def field_mapping(trip: RoundTrip) -> Verdict:
 
 def stronger_status_wins(trip: RoundTrip) -> Verdict:
     """For repeated reports of one message the served record is the strongest (Permanent >
-    Temporary > success), ties by event time — whatever order the reports arrived in."""
-    return _noted(trip, _compare(trip, RANKING))
+    Temporary > success), ties by event time — whatever order the reports arrived in. It
+    judges which report won (code, type, timestamp); how its fields were mapped is
+    field-mapping's part."""
+    proof = "{} repeatedly reported messages serve their strongest report"
+    return _noted(trip, _compare(trip, RANKING, WINNER, proof))
 
 
 def successes_not_served(trip: RoundTrip) -> Verdict:
