@@ -15,6 +15,18 @@ from simulators.provider.formats import JASMIN_ACK
 from .di import Plan
 from .wire import Exchange, join_query
 
+TWILIO_HINT = (
+    "does --twilio-auth-token match the endpoint's, and does it see the URL verify calls "
+    "(SMSBOUNCE_PUBLIC_URL)?"
+)
+
+
+def hint(plan: Plan, answers: list[Exchange]) -> str | None:
+    """What to look at when the answers suggest a setup problem rather than a mapping one."""
+    if plan.provider == "twilio" and any(answer.status == 403 for answer in answers):
+        return TWILIO_HINT
+    return None
+
 
 @dataclass(frozen=True)
 class Send:
@@ -56,13 +68,7 @@ def refusal(plan: Plan, answer: Exchange, position: int = 0, size: int = 1) -> s
     our buffer answers), a result with an ``error`` refuses its report.
     """
     if answer.status is None or not 200 <= answer.status < 300:
-        hint = ""
-        if plan.provider == "twilio" and answer.status == 403:
-            hint = (
-                " — does --twilio-auth-token match the endpoint's, and does it see the URL"
-                " verify calls (SMSBOUNCE_PUBLIC_URL)?"
-            )
-        return f"{answer.answer}: {answer.excerpt}{hint}"
+        return f"{answer.answer}: {answer.excerpt}"
     if plan.format is not None:
         text = answer.body.decode("utf-8", "replace")
         if not plan.format.accepted(answer.status, text):

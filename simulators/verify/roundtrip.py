@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .di import MAPPING, RANKING, SUCCESS, Expectation, Plan
+from .ingest import hint
 from .verdict import Verdict, judge, skipped
 from .walk import Walk
 from .wire import Exchange
@@ -97,7 +98,11 @@ def ingest_accepted(trip: RoundTrip) -> Verdict:
         proof = f"{len(trip.answers)} reports answered 2xx ACK/Jasmin"
     if requests < len(trip.answers):
         proof += f" ({requests} requests)"
-    return _noted(trip, judge("ingest-accepted", problems, proof))
+    verdict = _noted(trip, judge("ingest-accepted", problems, proof))
+    advice = hint(trip.plan, trip.answers)
+    if verdict.failed and advice:
+        return Verdict(verdict.check, verdict.verdict, f"{verdict.evidence} — {advice}")
+    return verdict
 
 
 def _differences(item: dict, record: dict, fields=FIELDS) -> list[str]:
@@ -149,7 +154,10 @@ def successes_not_served(trip: RoundTrip) -> Verdict:
         for e in expectations
         if e.message_id in served
     ]
-    return judge("successes-not-served", problems, f"{len(expectations)} successes not served")
+    what = "successes"
+    if any(e.key == "progress" for e in expectations):
+        what = "success and progress reports"
+    return judge("successes-not-served", problems, f"{len(expectations)} {what} not served")
 
 
 def exactly_once(trip: RoundTrip) -> Verdict:
