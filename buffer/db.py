@@ -7,14 +7,16 @@ pings a connection on checkout, so connections survive a server restart.
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from peewee import Database, InterfaceError, OperationalError
 from playhouse.db_url import connect as connect_url
-from playhouse.pool import MaxConnectionsExceeded
+from playhouse.db_url import parse as parse_url
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
-SCHEMES = {"sqlite": "sqlite+pool", "postgres": "postgresql+pool", "postgresql": "postgresql+pool"}
+SCHEMES = ("sqlite", "postgres", "postgresql")
 
 # What a broken, locked, slow or missing database raises; answered with 503 so senders retry.
 UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
@@ -28,6 +30,33 @@ class UnsupportedDatabaseUrl(ValueError):
     pass
 
 
+class _PostgresPool(PooledPostgresqlDatabase):
+    """playhouse's pool that, after a connection attempt timed out, fails at once for a while.
+
+    playhouse opens connections while holding the database lock, so when the server stops
+    answering, every thread of a worker would wait one connect timeout after another; instead
+    the threads queued behind a timed-out attempt answer 503 at once, and the next attempt is
+    made when the pause is over. A refused connection fails fast anyway and pauses nothing, so
+    the buffer is back the moment the database is.
+    """
+
+    def __init__(self, *args, pause: float, **kwargs):
+        self._pause = pause
+        self._failing_until = 0.0
+        super().__init__(*args, **kwargs)
+
+    def _connect(self):
+        if time.monotonic() < self._failing_until:
+            raise OperationalError("the database did not answer a moment ago; retry later")
+        started = time.monotonic()
+        try:
+            return super()._connect()
+        except Exception:
+            if time.monotonic() - started >= self._pause / 2:
+                self._failing_until = time.monotonic() + self._pause
+            raise
+
+
 def connect(url: str, timeout: float) -> Database:
     """A pooled peewee Database for ``url``; no connection is opened yet.
 
@@ -39,12 +68,11 @@ def connect(url: str, timeout: float) -> Database:
         raise UnsupportedDatabaseUrl(
             f"database URL must start with sqlite:/// or postgresql://, not {scheme or url!r}"
         )
-    pooled_url = SCHEMES[scheme] + url[len(scheme) :]
     ms = int(timeout * 1000)
     pool = {"max_connections": 64, "stale_timeout": 300, "timeout": timeout}
     if scheme == "sqlite":
         return connect_url(
-            pooled_url,
+            "sqlite+pool" + url[len(scheme) :],
             pragmas={
                 # WAL lets polls read while a report commits; FULL fsyncs every commit, so an
                 # acknowledged report survives a power cut.
@@ -55,12 +83,13 @@ def connect(url: str, timeout: float) -> Database:
             check_same_thread=False,
             **pool,
         )
-    return connect_url(
-        pooled_url,
+    return _PostgresPool(
+        **parse_url(url),
         connect_timeout=max(1, round(timeout)),
         # A statement can never outlast the settle lag (SPEC §4, commit skew).
         options=f"-c statement_timeout={ms} -c lock_timeout={ms} "
         f"-c idle_in_transaction_session_timeout={ms}",
+        pause=timeout,
         **pool,
     )
 

@@ -93,13 +93,6 @@ def test_postgres_crashed_answers_503_in_time(own_pg, own_pg_url, serve):
     assert_recovered(buffer, "after")
 
 
-@pytest.mark.xfail(
-    reason="playhouse.pool pings and opens connections while holding the pool lock, so a "
-    "database that accepts but never answers serialises every thread of a worker behind one "
-    "connect timeout after another (measured 8 s for a 1 s timeout, 10 calls, 2x4 threads); "
-    "fix proposed in docs/benchmarks-proposals.md (P2)",
-    strict=True,
-)
 def test_postgres_not_answering_gives_503_in_time(own_pg_url, serve):
     parts = urlsplit(own_pg_url)
     proxy = HangingProxy(parts.port)
