@@ -7,7 +7,6 @@ import io
 import json
 import logging
 
-import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -137,26 +136,9 @@ def legacy_table(url: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Headless Chromium (Debian's `chromium`), for what a person sees on the status page.
 
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
-from tests.conftest import IN_CI  # noqa: E402
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-
-
-def chromium() -> str:
-    """The browser's path; skips the test without one (fails under CI=true)."""
-    for name in CHROMIUM_NAMES:
-        path = shutil.which(name)
-        if path:
-            return path
-    message = "headless Chromium is needed: apt-get install -y chromium"
-    if IN_CI:
-        pytest.fail(message + " (CI=true: it must be installed)", pytrace=False)
-    pytest.skip(message)
+from tests import browser  # noqa: E402
 
 
 def browse(url: str, auth: tuple[str, str], *, screenshot: str | None = None) -> str:
@@ -164,33 +146,9 @@ def browse(url: str, auth: tuple[str, str], *, screenshot: str | None = None) ->
     scheme, rest = url.split("://", 1)
     user, password = (quote(part, safe="") for part in auth)
     with_auth = f"{scheme}://{user}:{password}@{rest}"
-    with tempfile.TemporaryDirectory() as profile:
-        base = [
-            chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            "--window-size=1200,900",
-        ]
-        if screenshot:
-            subprocess.run(
-                [*base, f"--screenshot={screenshot}", with_auth],
-                capture_output=True,
-                timeout=120,
-                check=True,
-            )
-        done = subprocess.run(
-            [*base, "--dump-dom", with_auth], capture_output=True, text=True, timeout=120
-        )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    if screenshot:
+        browser.run(with_auth, f"--screenshot={screenshot}")
+    return browser.run(with_auth, "--dump-dom").stdout
 
 
 def visible_text(dom: str) -> str:

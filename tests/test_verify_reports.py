@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
-import pytest
-
 from simulators.verify import htmlreport, reports
 from simulators.verify.runner import Options, Result
 from simulators.verify.verdict import Verdict
+from tests import browser
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 HOSTILE = "<script>alert(1)</script> & 'quotes'"
 
 
@@ -102,31 +98,8 @@ class _Visible(HTMLParser):
             self.summary += data
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if IN_CI:
-            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
-        pytest.skip("chromium is not installed (apt-get install -y chromium) - outside CI only")
-    return found
-
-
 def _render(path, tmp_path, *what: str) -> subprocess.CompletedProcess:
-    command = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *what,
-        path.as_uri(),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=True)
+    return browser.run(path.as_uri(), *what)
 
 
 def test_the_html_report_renders_in_chromium_as_a_person_reads_it(tmp_path):
