@@ -60,12 +60,12 @@ class Store:
         self._marks_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings, clock: Callable[[], int] = _now_micros) -> Store:
+    def open(cls, settings, clock: Callable[[], int] | None = None) -> Store:
         return cls(
             db.connect(settings.database_url, settings.db_timeout),
             page_size=settings.page_size,
             settle_lag=settings.settle_lag,
-            clock=clock,
+            clock=clock or _now_micros,
         )
 
     def create_tables(self) -> None:

@@ -94,7 +94,7 @@ def start_buffer():
     started = []
 
     def start(settings: Settings, clock=None) -> LiveServer:
-        store = Store.open(settings, clock) if clock else Store.open(settings)
+        store = Store.open(settings, clock)
         store.create_tables()
         server = LiveServer(create_app(settings, store))
         server.store = store

@@ -25,6 +25,7 @@ import requests
 
 import contracts
 from buffer.mapping import MESSAGE_ID_MAX
+from tests.helpers import pipe
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 INGEST = "/api/v1/notifications/set"
@@ -180,18 +181,7 @@ class HangingProxy:
             with self._lock:
                 self._open.append(upstream)
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
-
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while chunk := source.recv(65536):
-            sink.sendall(chunk)
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
+                threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
 
 
 def worker_pids(serve) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
@@ -14,6 +15,18 @@ ARTICLE_QUERY = (
     "orderid=123456789&time=155423&date=14032018&msisdn=+49123456789&status='0x4503 Message 1"
     " of the order 1636010434 at destination of +49123456789 is out of coverage'"
 )
+
+
+# What the article's example must become, field for field (issue 2).
+ARTICLE_RECORD = {
+    "messageId": "123456789",
+    "recipient": "+49123456789",
+    "statusCode": "0x4503",
+    "statusText": "Message 1 of the order 1636010434 at destination of +49123456789 "
+    "is out of coverage",
+    "type": "Permanent",
+    "timestamp": "20180314155423",
+}
 
 
 def assert_json_error(response, status: int, parameter: str | None = None) -> dict:
@@ -90,6 +103,48 @@ def all_bounces(session, server, window=None) -> list[dict]:
         page += 1
 
 
+def hold_write_lock(db_url: str):
+    """Block every write to the table from a second connection, so a writer waits (it does not
+    fail); return the function that releases the lock."""
+    if db_url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg2
+
+        connection = psycopg2.connect(db_url)
+        connection.cursor().execute("LOCK TABLE notifications IN EXCLUSIVE MODE")
+    return lambda: (connection.rollback(), connection.close())
+
+
+def wait_for_lock_waiter(pg_url: str, statement: str, timeout: float = 10.0) -> None:
+    """Return once a PostgreSQL backend running ``statement…`` (e.g. ``INSERT``) waits on a lock.
+
+    PostgreSQL only: SQLite writers wait in their busy handler, invisibly.
+    """
+    import psycopg2
+
+    watcher = psycopg2.connect(pg_url)
+    watcher.autocommit = True  # pg_stat_activity is a snapshot per transaction
+    deadline = time.monotonic() + timeout
+    try:
+        with watcher.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query LIKE %s",
+                    (statement + "%",),
+                )
+                if cursor.fetchone()[0]:
+                    return
+                threading.Event().wait(0.02)
+    finally:
+        watcher.close()
+    raise AssertionError(f"no {statement} ever waited on a lock")
+
+
 class FakeClock:
     """A settable ingest clock (UTC microseconds) for window tests that must not wait."""
 
@@ -149,15 +204,16 @@ class TcpProxy:
             with self._lock:
                 self._sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+                threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source, sink) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
+
+def pipe(source: socket.socket, sink: socket.socket) -> None:
+    """Copy ``source`` to ``sink`` until either closes (one direction of a TCP forwarder)."""
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)

@@ -7,6 +7,7 @@ import requests
 
 from tests.helpers import (
     ARTICLE_QUERY,
+    ARTICLE_RECORD,
     INGEST,
     all_bounces,
     assert_json_error,
@@ -28,17 +29,7 @@ def test_the_articles_example_url_verbatim(http, buffer_server):
     response = ingest(http, buffer_server, ARTICLE_QUERY)
     assert response.status_code == 200, response.text
     assert response.json() == {"result": "stored", "messageId": "123456789"}
-    assert all_bounces(http, buffer_server) == [
-        {
-            "messageId": "123456789",
-            "recipient": "+49123456789",
-            "statusCode": "0x4503",
-            "statusText": "Message 1 of the order 1636010434 at destination of +49123456789 "
-            "is out of coverage",
-            "type": "Permanent",
-            "timestamp": "20180314155423",
-        }
-    ]
+    assert all_bounces(http, buffer_server) == [ARTICLE_RECORD]
 
 
 def test_temporary_code_is_served_as_soft_bounce(http, buffer_server):

@@ -6,6 +6,7 @@ import pytest
 
 from buffer.mapping import InvalidParameter, Outcome, map_di_report, to_status_item
 from buffer.settings import load_status_table
+from tests.helpers import ARTICLE_RECORD
 
 DI = load_status_table()
 UTC = ZoneInfo("UTC")
@@ -33,17 +34,7 @@ def test_the_articles_example_after_url_decoding():
         "status": "'0x4503 Message 1 of the order 1636010434 at destination of  49123456789 "
         "is out of coverage'",
     }
-    record = map_di_report(params, DI, UTC)
-    record_item = to_status_item(type("Row", (), {**record.__dict__, "type": record.outcome.value}))
-    assert record_item == {
-        "messageId": "123456789",
-        "recipient": "+49123456789",
-        "statusCode": "0x4503",
-        "statusText": "Message 1 of the order 1636010434 at destination of +49123456789 "
-        "is out of coverage",
-        "type": "Permanent",
-        "timestamp": "20180314155423",
-    }
+    assert to_status_item(map_di_report(params, DI, UTC)) == ARTICLE_RECORD
 
 
 @pytest.mark.parametrize(

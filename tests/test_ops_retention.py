@@ -15,7 +15,7 @@ from buffer import retention
 from buffer.settings import Settings, SettingsError
 from buffer.store import Store
 from tests.conftest import settings_for
-from tests.helpers import all_bounces, send
+from tests.helpers import all_bounces, send, wait_for_lock_waiter
 from tests.ops_helpers import insert_bounces, message_ids
 from tests.serve_process import SMSBOUNCE, ServeProcess
 
@@ -96,30 +96,6 @@ def _hold_update(db_url, message_id, ingested_at):
     return connection
 
 
-def _wait_until_blocked(db_url):
-    if db_url.startswith("sqlite"):
-        time.sleep(0.5)  # the purge is waiting on SQLite's write lock (busy timeout 5 s)
-        return
-    import psycopg2
-
-    watcher = psycopg2.connect(db_url)
-    # Autocommit: pg_stat_activity is a snapshot per transaction.
-    watcher.autocommit = True
-    try:
-        with watcher.cursor() as cursor:
-            for _ in range(200):
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND query LIKE 'DELETE%'"
-                )
-                if cursor.fetchone()[0]:
-                    return
-                time.sleep(0.025)
-    finally:
-        watcher.close()
-    raise AssertionError("the purge never waited for the row lock")
-
-
 def test_a_bounce_replaced_while_the_purge_waits_for_it_is_kept(store, db_url):
     insert_bounces(store, [("replaced", NOW - 40 * DAY), ("stale", NOW - 40 * DAY + 1)])
     settings = settings_for(db_url, max_window_days=7)
@@ -131,7 +107,10 @@ def test_a_bounce_replaced_while_the_purge_waits_for_it_is_kept(store, db_url):
         )
     )
     purger.start()
-    _wait_until_blocked(db_url)
+    if db_url.startswith("sqlite"):
+        time.sleep(0.5)  # the purge is waiting on SQLite's write lock (busy timeout 5 s)
+    else:
+        wait_for_lock_waiter(db_url, "DELETE")
     holder.commit()
     holder.close()
     purger.join(timeout=30)

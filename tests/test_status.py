@@ -13,9 +13,11 @@ from tests.helpers import (
     FakeClock,
     all_bounces,
     assert_json_error,
+    hold_write_lock,
     send,
     status_page,
     utc,
+    wait_for_lock_waiter,
 )
 
 STATUS = "/api/v1/notifications/get"
@@ -97,41 +99,6 @@ def test_settle_lag_shifts_the_window(http, start_buffer, buffer_settings):
     ) == ["x"]
 
 
-def _hold_write_lock(db_url):
-    """Block every write to the table from a second connection; return the release function."""
-    if db_url.startswith("sqlite"):
-        import sqlite3
-
-        connection = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
-    else:
-        import psycopg2
-
-        connection = psycopg2.connect(db_url)
-        connection.cursor().execute("LOCK TABLE notifications IN EXCLUSIVE MODE")
-    return lambda: (connection.rollback(), connection.close())
-
-
-def _wait_until_blocked(db_url):
-    """PostgreSQL shows the blocked insert; SQLite writers wait invisibly (and take their ingest
-    time only once they hold the lock, so there any interleaving must give the same answer)."""
-    if db_url.startswith("sqlite"):
-        return
-    import psycopg2
-
-    with psycopg2.connect(db_url) as admin, admin.cursor() as cursor:
-        for _ in range(500):
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'INSERT INTO%%notifications%%'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            admin.commit()
-            threading.Event().wait(0.01)
-    pytest.fail("the insert never blocked on the lock")
-
-
 def test_a_commit_delayed_past_a_poll_is_served_exactly_once_in_the_next_window(
     http, start_buffer, buffer_settings, db_url
 ):
@@ -139,11 +106,14 @@ def test_a_commit_delayed_past_a_poll_is_served_exactly_once_in_the_next_window(
     settings = dataclasses.replace(buffer_settings, settle_lag=5.0, db_timeout=4.0)
     server = start_buffer(settings)
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
-    release = _hold_write_lock(db_url)
+    release = hold_write_lock(db_url)
     answers = []
     writer = threading.Thread(target=lambda: answers.append(send(http, server, "slow")))
     writer.start()
-    _wait_until_blocked(db_url)
+    if db_url.startswith("postgres"):
+        # SQLite writers wait invisibly, and take their ingest time only once they hold the
+        # lock, so there any interleaving must give the same answer.
+        wait_for_lock_waiter(db_url, "INSERT")
     # Marketing polls while the row is ingested but not committed: [start, now).
     first_end = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
     first = ids(all_bounces(requests, server, (start, first_end)))
