@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import click
@@ -16,6 +17,19 @@ from .store import Store
 _DATABASE_URL = click.option(
     "--database-url", help="sqlite:///file.db or postgresql://… (SMSBOUNCE_DATABASE_URL)."
 )
+
+
+@contextmanager
+def _database(store: Store):
+    """Run a command's database work: failures become one sentence, the pool is closed."""
+    try:
+        yield
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"cannot open the database: {exc}") from None
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
 
 
 def _store(database_url: str | None) -> tuple[Settings, Store]:
@@ -34,15 +48,9 @@ def migrate(database_url):
     """Bring the database schema to this release's version (safe to run repeatedly and from
     several places at once)."""
     _, store = _store(database_url)
-    try:
+    with _database(store):
         before = migrations.current(store.database)
         applied = migrations.migrate(store.database)
-    except DatabaseUnavailable as exc:
-        raise click.ClickException(f"cannot open the database: {exc}") from None
-    except migrations.MigrationError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
     for migration in applied:
         click.echo(f"applied version {migration.version}: {migration.name}")
     if applied:
@@ -68,15 +76,9 @@ def purge(older_than, database_url):
         raise click.ClickException(
             "say how old a bounce must be to go: --older-than DAYS or SMSBOUNCE_RETENTION_DAYS"
         )
-    try:
+    with _database(store):
         migrations.check(store.database)
         done = retention.purge(store, settings, days)
-    except DatabaseUnavailable as exc:
-        raise click.ClickException(f"cannot open the database: {exc}") from None
-    except migrations.MigrationError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
     before = datetime.fromtimestamp(done.before_us / 1e6, timezone.utc)
     click.echo(
         f"deleted {done.deleted} bounces received before {before:%Y-%m-%d %H:%M:%S} UTC "

@@ -111,6 +111,11 @@ class Report:
     def is_bounce(self) -> bool:
         return self.outcome.is_bounce
 
+    @property
+    def type(self) -> str:
+        """Marketing's ``type`` for a bounce (Temporary/Permanent); the outcome's name otherwise."""
+        return self.outcome.value
+
 
 def map_di_report(params: Mapping[str, str], table: StatusTable, tz: ZoneInfo) -> Report:
     """Map DI's query parameters (names already lower-cased, values URL-decoded) to a Report.
@@ -155,7 +160,7 @@ def map_di_report(params: Mapping[str, str], table: StatusTable, tz: ZoneInfo) -
 
 
 def to_status_item(record) -> dict[str, str]:
-    """A stored record (any object with the Report field names) → one Marketing status item."""
+    """A Report or a stored row (the same attribute names) → one Marketing status item."""
     return {
         "messageId": record.message_id,
         "recipient": record.recipient,

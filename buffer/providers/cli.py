@@ -8,7 +8,7 @@ import os
 
 import click
 
-from ..mapping import InvalidParameter, Report
+from ..mapping import InvalidParameter, Report, to_status_item
 from ..query import parse_pairs, parse_query, to_params
 from ..settings import Settings, SettingsError
 from . import GenericProfile, Incoming, ProfileError, Rejected, load_profiles
@@ -96,14 +96,7 @@ def _sample(sample: str) -> Incoming:
 def _verdict(item: Report | Rejected) -> str:
     if isinstance(item, Rejected):
         return f"rejected (400): {item}"
-    record = {
-        "messageId": item.message_id,
-        "recipient": item.recipient,
-        "statusCode": item.status_code,
-        "statusText": item.status_text,
-        "type": item.outcome.value,
-        "timestamp": item.timestamp,
-    }
+    record = to_status_item(item)
     if not item.is_bounce:
         return f"acknowledged, not served ({item.outcome.value}): {json.dumps(record)}"
     return f"stored and served to Marketing: {json.dumps(record)}"
