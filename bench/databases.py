@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-from buffer.settings import Settings
-from buffer.store import Store
+from smsbounce.buffer.settings import Settings
+from smsbounce.buffer.store import Store
 
 PG_VARIABLES = ("SMSBOUNCE_BENCH_PG_URL", "SMSBOUNCE_TEST_PG_URL")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -9,17 +9,17 @@ from hmac import compare_digest
 
 from bottle import Bottle, parse_auth, request, response
 
-import contracts.openapi
+from smsbounce.contracts import openapi
 
 from . import statuspage
 from .errors import json_error, json_errors, router_error
 from .logs import RequestLog
-from .mapping import InvalidParameter, Report
 from .metrics import Metrics
 from .migrations import MigrationError
 from .outcomes import OutcomeCounts
 from .providers import Incoming, Profile, Rejected, load_profiles
-from .query import (
+from .reports import InvalidParameter, Report
+from .request_params import (
     MAX_BODY_BYTES,
     MAX_FORM_FIELDS,
     parse_pairs,
@@ -171,7 +171,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
 
 @cache
 def _buffer_openapi() -> dict:
-    document = contracts.openapi.openapi()
+    document = openapi.openapi()
     document["paths"] = {
         path: operations
         for path, operations in document["paths"].items()

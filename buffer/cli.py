@@ -7,15 +7,15 @@ import importlib
 import click
 
 SUBCOMMANDS = {
-    "serve": "buffer.__main__:serve",
-    "migrate": "buffer.admin:migrate",
-    "purge": "buffer.admin:purge",
-    "verify": "simulators.verify.__main__:main",
-    "cpi-proxy": "cpi_proxy.__main__:main",
-    "di-sim": "simulators.provider.__main__:main",
-    "providers": "buffer.providers.cli:providers",
-    "marketing": "simulators.marketing.__main__:main",
-    "demo": "simulators.demo:main",
+    "serve": "smsbounce.buffer.__main__:serve",
+    "migrate": "smsbounce.buffer.admin:migrate",
+    "purge": "smsbounce.buffer.admin:purge",
+    "verify": "smsbounce.simulators.verify.__main__:main",
+    "cpi-proxy": "smsbounce.cpi_proxy.__main__:main",
+    "di-sim": "smsbounce.simulators.di.__main__:main",
+    "providers": "smsbounce.buffer.providers.cli:providers",
+    "marketing": "smsbounce.simulators.marketing.__main__:main",
+    "demo": "smsbounce.simulators.demo:main",
 }
 
 

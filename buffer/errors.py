@@ -11,8 +11,8 @@ import logging
 from bottle import HTTPError, HTTPResponse, request, response
 
 from .db import DatabaseUnavailable
-from .mapping import InvalidParameter
-from .query import QueryTooLong
+from .reports import InvalidParameter
+from .request_params import QueryTooLong
 
 RETRY_AFTER_SECONDS = 30
 

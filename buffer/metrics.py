@@ -22,9 +22,9 @@ from prometheus_client import (
 )
 
 from .db import DatabaseUnavailable
-from .mapping import InvalidParameter, Outcome
 from .providers import Rejected
-from .query import QueryTooLong
+from .reports import InvalidParameter, Outcome
+from .request_params import QueryTooLong
 
 # Why a report was not taken, from the answer it got.
 REJECTED_BY_STATUS = {

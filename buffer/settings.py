@@ -14,10 +14,10 @@ from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import contracts
+from smsbounce import contracts
 
 from . import cloudfoundry
-from .mapping import StatusTable
+from .reports import StatusTable
 
 DEFAULT_DATABASE_URL = "sqlite:///smsbounce.db"
 DEFAULT_API_USER = "marketing"
@@ -30,7 +30,7 @@ class SettingsError(ValueError):
 
 def load_status_table(path: str | Path | None = None) -> StatusTable:
     """Load a code → type table (``contracts/schemas/status-types``); DI's when ``path`` is None."""
-    source = files("buffer") / "status_types" / "di.json" if path is None else Path(path)
+    source = files("smsbounce.buffer") / "status_types" / "di.json" if path is None else Path(path)
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:

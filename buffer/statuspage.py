@@ -35,7 +35,9 @@ OUTCOMES = (
 @cache
 def _template() -> SimpleTemplate:
     """Read on first use; ``{{…}}`` escapes HTML, so report text cannot inject markup."""
-    return SimpleTemplate((files("buffer") / "templates" / "status.tpl").read_text("utf-8"))
+    return SimpleTemplate(
+        (files("smsbounce.buffer") / "templates" / "status.tpl").read_text("utf-8")
+    )
 
 
 @dataclass

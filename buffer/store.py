@@ -12,7 +12,7 @@ from datetime import datetime
 from peewee import EXCLUDED, Case, Database, Tuple, fn
 
 from . import db, migrations, models
-from .mapping import Outcome, Report, to_status_item
+from .reports import Outcome, Report, to_status_item
 
 MARKED_WINDOWS = 64  # settled windows whose page starts a process remembers
 

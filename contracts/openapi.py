@@ -64,7 +64,9 @@ def bundle(document: dict) -> dict:
 
 def source() -> dict:
     """``contracts/openapi.yaml`` as written (with file references)."""
-    return yaml.safe_load((files("contracts") / "openapi.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(
+        (files("smsbounce.contracts") / "openapi.yaml").read_text(encoding="utf-8")
+    )
 
 
 @cache

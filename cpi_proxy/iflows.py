@@ -12,9 +12,9 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import contracts
+from smsbounce import contracts
 
-from .di import Accepted, Order, UnexpectedAnswer, parse_answer, write_body
+from .di_send import Accepted, Order, UnexpectedAnswer, parse_answer, write_body
 from .outbound import Answer, TargetFailed, basic_auth, call, describe, status_failure
 from .settings import Settings
 

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 
 import click
 
-from buffer.db import DatabaseUnavailable, UnsupportedDatabaseUrl
-from simulators.provider.formats import FORMATS
-from simulators.provider.scenario import ScenarioError
+from smsbounce.buffer.db import DatabaseUnavailable, UnsupportedDatabaseUrl
+from smsbounce.simulators.di.formats import FORMATS
+from smsbounce.simulators.di.scenario import ScenarioError
 
 from . import flow, services
 from .marketing.report import table, verdict

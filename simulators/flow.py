@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from simulators.marketing.client import SendOutcome, make_messages, send_messages
-from simulators.marketing.poller import Poller
-from simulators.marketing.reconcile import Reconciliation, reconcile
-from simulators.marketing.windows import whole_second
+from smsbounce.simulators.marketing.client import SendOutcome, make_messages, send_messages
+from smsbounce.simulators.marketing.poller import Poller
+from smsbounce.simulators.marketing.reconcile import Reconciliation, reconcile
+from smsbounce.simulators.marketing.windows import whole_second
 
 from .services import Services
 

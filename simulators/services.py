@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from buffer.app import INGEST
-from buffer.app import create_app as create_buffer
-from buffer.settings import Settings as BufferSettings
-from buffer.store import Store
-from cpi_proxy.app import create_app as create_proxy
-from cpi_proxy.settings import Settings as ProxySettings
-from cpi_proxy.settings import User
-from simulators.provider.app import create_app as create_di_sim
-from simulators.provider.scenario import load_scenario
-from simulators.provider.settings import Settings as DISettings
+from smsbounce.buffer.app import INGEST
+from smsbounce.buffer.app import create_app as create_buffer
+from smsbounce.buffer.settings import Settings as BufferSettings
+from smsbounce.buffer.store import Store
+from smsbounce.cpi_proxy.app import create_app as create_proxy
+from smsbounce.cpi_proxy.settings import Settings as ProxySettings
+from smsbounce.cpi_proxy.settings import User
+from smsbounce.simulators.di.app import create_app as create_di_sim
+from smsbounce.simulators.di.scenario import load_scenario
+from smsbounce.simulators.di.settings import Settings as DISettings
 
 from .local_server import LocalServer
 

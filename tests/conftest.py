@@ -8,9 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from buffer.app import create_app
-from buffer.settings import Settings
-from buffer.store import Store
+from smsbounce.buffer.app import create_app
+from smsbounce.buffer.settings import Settings
+from smsbounce.buffer.store import Store
 from tests.live_server import LiveServer
 
 PG_URL_VARIABLE = "SMSBOUNCE_TEST_PG_URL"

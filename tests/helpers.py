@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-import contracts
+from smsbounce import contracts
 
 ARTICLE_QUERY = (
     "orderid=123456789&time=155423&date=14032018&msisdn=+49123456789&status='0x4503 Message 1"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..mapping import (
+from ..reports import (
     MESSAGE_ID_MAX,
     RECIPIENT_MAX,
     STATUS_TEXT_MAX,

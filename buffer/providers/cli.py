@@ -8,8 +8,8 @@ import os
 
 import click
 
-from ..mapping import InvalidParameter, Report, to_status_item
-from ..query import parse_pairs, parse_query, to_params
+from ..reports import InvalidParameter, Report, to_status_item
+from ..request_params import parse_pairs, parse_query, to_params
 from ..settings import Settings, SettingsError
 from . import GenericProfile, Incoming, ProfileError, Rejected, load_profiles
 

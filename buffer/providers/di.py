@@ -10,7 +10,7 @@ import dataclasses
 import json
 from zoneinfo import ZoneInfo
 
-from ..mapping import InvalidParameter, Report, StatusTable, map_di_report
+from ..reports import InvalidParameter, Report, StatusTable, map_di_report
 from .base import Incoming, Profile, Rejected
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import contracts
+from smsbounce import contracts
 
-from ..mapping import Outcome, Report
+from ..reports import Outcome, Report
 from .base import Answer, Incoming, Profile, Rejected, make_report
 
 BOUNCES = ("temporary", "permanent")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import contracts
+from smsbounce import contracts
 
 RESPONSE = "status-response"
 

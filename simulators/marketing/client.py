@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-import contracts
+from smsbounce import contracts
 
 PACKAGE_LIMIT = 1000  # Marketing's adapter never sends more in one call (SPEC §1)
 REQUEST, RESPONSE = "marketing-send-request", "marketing-send-response"

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import requests
 
-import contracts
+from smsbounce import contracts
 
 from .checks import page_problems, past_end_problems, window_problems
 from .interactions import BOUNCE_KINDS, Interaction, to_interaction

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from simulators.provider.formats import FORMATS
+from smsbounce.simulators.di.formats import FORMATS
 
 from . import htmlreport, reports
 from .runner import Options, run

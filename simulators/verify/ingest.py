@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulators.provider.formats import JASMIN_ACK
+from smsbounce.simulators.di.formats import JASMIN_ACK
 
-from .di import Plan
+from .plan import Plan
 from .wire import Exchange, join_query
 
 TWILIO_HINT = (

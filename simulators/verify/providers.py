@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from simulators.provider.formats import Format, ReportContext, Stored, make_format
-from simulators.provider.scenario import DELIVERED, TEMPORARY, PlannedReport
+from smsbounce.simulators.di.formats import Format, ReportContext, Stored, make_format
+from smsbounce.simulators.di.scenario import DELIVERED, TEMPORARY, PlannedReport
 
-from .di import BURST, MAPPING, RANKING, SUCCESS, Expectation, Plan, Report
+from .plan import BURST, MAPPING, RANKING, SUCCESS, Expectation, Plan, Report
 
 PROVIDERS = ("twilio", "vonage", "infobip", "sinch", "kannel", "jasmin")
 INFOBIP_BATCH = 50  # Infobip sends up to 100 reports per request; the burst goes in batches

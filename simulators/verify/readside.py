@@ -15,7 +15,7 @@ from datetime import datetime
 
 from jsonschema import Draft202012Validator
 
-import contracts
+from smsbounce import contracts
 
 from .verdict import Verdict, judge, skipped
 from .walk import JSON_MEDIA_TYPE, Walk, document, items, media_type, usable

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .di import MAPPING, RANKING, SUCCESS, Expectation, Plan
 from .ingest import hint
+from .plan import MAPPING, RANKING, SUCCESS, Expectation, Plan
 from .verdict import Verdict, judge, skipped
 from .walk import Walk
 from .wire import Exchange

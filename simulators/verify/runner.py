@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import di, ingest, providers, readside, roundtrip
+from . import ingest, providers, readside, roundtrip
+from . import plan as roundtrip_plan
 from .verdict import FAIL, Verdict, skipped
 from .walk import Walk, items, usable
 from .wire import Client, CouldNotRun, Exchange
@@ -134,9 +135,9 @@ class Runner:
             raise CouldNotRun(template.format(who=who) + ".")
         return first
 
-    def plan(self, prefix: str, started: datetime) -> di.Plan:
+    def plan(self, prefix: str, started: datetime) -> roundtrip_plan.Plan:
         if self.options.provider == "di":
-            return di.plan(prefix, started)
+            return roundtrip_plan.plan(prefix, started)
         return providers.plan(
             self.options.provider,
             prefix,
@@ -144,7 +145,7 @@ class Runner:
             twilio_auth_token=self.options.twilio_auth_token,
         )
 
-    def send(self, plan: di.Plan) -> tuple[list[Exchange], list[str | None]]:
+    def send(self, plan: roundtrip_plan.Plan) -> tuple[list[Exchange], list[str | None]]:
         """Send every request; per report, its request's answer and why it was not taken."""
         assert self.options.ingest_url is not None
         total = len(plan.reports)
@@ -195,7 +196,7 @@ class Runner:
         first = self.preflight()
         plan = prefix = None
         if options.ingest_url:
-            prefix = di.run_prefix()
+            prefix = roundtrip_plan.run_prefix()
             plan = self.plan(prefix, started)
             self.progress(
                 f"sending {len(plan.reports)} reports in {options.provider}'s format "

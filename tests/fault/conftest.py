@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fault_helpers import ThrowawayPostgres, unavailable
+from tests.fault.helpers import ThrowawayPostgres, unavailable
 from tests.serve_process import ServeProcess
 
 

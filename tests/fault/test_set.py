@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.fault_helpers import (
+from tests.fault.helpers import (
     Marketing,
     Provider,
     assert_503_answers_are_well_formed,

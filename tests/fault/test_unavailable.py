@@ -12,8 +12,8 @@ import psycopg2
 import pytest
 import requests
 
-import contracts
-from tests.fault_helpers import INGEST, STATUS, HangingProxy, buffer_env
+from smsbounce import contracts
+from tests.fault.helpers import INGEST, STATUS, HangingProxy, buffer_env
 from tests.helpers import report_query
 
 pytestmark = pytest.mark.fault

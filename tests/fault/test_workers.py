@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from tests.fault_helpers import (
+from tests.fault.helpers import (
     STATUS,
     Marketing,
     Provider,

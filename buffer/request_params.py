@@ -1,0 +1,109 @@
+"""Bounded, strict reading of a query string, and of Marketing's status request (SPEC §5).
+
+Providers and Marketing only send GET parameters, so this is the whole input surface: its
+limits are checked before any value is looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
+
+from .reports import InvalidParameter, parse_utc
+
+MAX_QUERY_LENGTH = 2048
+MAX_PARAMETERS = 16
+MAX_VALUE_LENGTH = 1000
+MAX_BODY_BYTES = 256 * 1024
+MAX_FORM_FIELDS = 64
+MAX_PAGE = 9_999_999
+SOURCE_SYSTEM_MAX = 100
+
+
+class QueryTooLong(ValueError):
+    """Answered with 414."""
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Decode a WSGI ``QUERY_STRING`` into ``{lower-cased name: value}``.
+
+    Names are matched case-insensitively (DI sends ``orderid``, the article says ``orderID``), so
+    a name given twice in any spelling is ambiguous and rejected. ``raw`` is the WSGI string,
+    i.e. the request's bytes decoded as latin-1.
+    """
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise QueryTooLong(f"the query string is longer than {MAX_QUERY_LENGTH} characters")
+    return to_params(parse_pairs(raw.encode("latin-1"), MAX_PARAMETERS, "query string"))
+
+
+def parse_pairs(raw: bytes, max_fields: int, what: str) -> list[tuple[str, str]]:
+    """URL-encoded bytes → (name, value) pairs as sent; strict UTF-8, bounded count."""
+    try:
+        return parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=max_fields,
+        )
+    except UnicodeError:
+        raise InvalidParameter("", f"the {what} is not valid UTF-8") from None
+    except ValueError:
+        raise InvalidParameter("", f"more than {max_fields} parameters in the {what}") from None
+
+
+def to_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Pairs → ``{lower-cased name: value}``; a repeated name or an over-long value is a 400."""
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower()
+        if key in params:
+            raise InvalidParameter(name, f"{name} is given more than once")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise InvalidParameter(name, f"{name} is longer than {MAX_VALUE_LENGTH} characters")
+        params[key] = value
+    return params
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    """Marketing's ``GET …/status`` parameters; ``window`` is None when no time frame was given."""
+
+    page: int
+    window: tuple[datetime, datetime] | None
+    source_system: str | None
+
+
+def parse_status_request(params: dict[str, str], max_window_days: int) -> StatusRequest:
+    """Validate the ``status-request`` contract; InvalidParameter names the first bad one."""
+    page_text = params.get("page", "0")
+    if not page_text.isascii() or not page_text.isdigit() or page_text != str(int(page_text)):
+        raise InvalidParameter("page", "page must be a whole number from 0, without leading zeros")
+    page = int(page_text)
+    if page > MAX_PAGE:
+        raise InvalidParameter("page", f"page must be at most {MAX_PAGE}")
+
+    start_text, end_text = params.get("starttimeutc"), params.get("endtimeutc")
+    window = None
+    if start_text is not None or end_text is not None:
+        if start_text is None:
+            raise InvalidParameter("startTimeUTC", "startTimeUTC is required with endTimeUTC")
+        if end_text is None:
+            raise InvalidParameter("endTimeUTC", "endTimeUTC is required with startTimeUTC")
+        start = parse_utc(start_text, "startTimeUTC")
+        end = parse_utc(end_text, "endTimeUTC")
+        if end < start:
+            raise InvalidParameter("endTimeUTC", "endTimeUTC must not be before startTimeUTC")
+        if end - start > timedelta(days=max_window_days):
+            raise InvalidParameter(
+                "endTimeUTC", f"the time frame must not be longer than {max_window_days} days"
+            )
+        window = (start, end)
+
+    source_system = params.get("sourcesystem")
+    if source_system is not None and len(source_system) > SOURCE_SYSTEM_MAX:
+        raise InvalidParameter(
+            "sourceSystem", f"sourceSystem is longer than {SOURCE_SYSTEM_MAX} characters"
+        )
+    return StatusRequest(page=page, window=window, source_system=source_system)

@@ -1,0 +1,1 @@
+"""Shared plumbing of every smsbounce service: imports nothing of the services."""

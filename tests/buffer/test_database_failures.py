@@ -1,0 +1,107 @@
+"""A database that is locked, gone or restarted: 503 with Retry-After, nothing acknowledged,
+and service resumes by itself (SPEC §4)."""
+
+import sqlite3
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+
+from smsbounce.buffer.app import create_app
+from tests.conftest import API_PASSWORD, API_USER, settings_for
+from tests.helpers import TcpProxy, all_bounces, assert_json_error, ingest, report_query
+from tests.live_server import LiveServer
+
+
+def deliver(server, message_id):
+    return ingest(requests, server, report_query(orderID=message_id))
+
+
+def assert_unavailable(response):
+    assert_json_error(response, 503)
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_sqlite_locked_by_another_writer_answers_503_then_recovers(start_buffer, sqlite_url):
+    server = start_buffer(settings_for(sqlite_url, db_timeout=0.3))
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    assert_unavailable(deliver(server, "while-locked"))
+    assert time.monotonic() - started < 5, "a locked database must not hang the sender"
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert all_bounces(requests, server) == []
+    assert deliver(server, "after").json()["result"] == "stored"
+
+
+def test_sqlite_file_that_cannot_be_opened_answers_503(tmp_path):
+    settings = settings_for(f"sqlite:///{tmp_path / 'no-such-directory' / 'buffer.db'}")
+    with LiveServer(create_app(settings)) as server:
+        assert requests.get(server.url + "/healthz").json() == {"status": "ok"}
+        assert_unavailable(requests.get(server.url + "/readyz"))
+        assert_unavailable(deliver(server, "x"))
+        response = requests.get(
+            server.url + "/api/v1/notifications/get", auth=(API_USER, API_PASSWORD)
+        )
+        assert_unavailable(response)
+
+
+@pytest.fixture
+def pg_behind_proxy(postgres_url):
+    """The test database reached through a TCP proxy the test can cut and restore."""
+    parts = urlsplit(postgres_url)
+    proxy = TcpProxy(parts.hostname, parts.port or 5432)
+    proxy.start()
+    netloc = (
+        f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
+    )
+    yield proxy, urlunsplit(parts._replace(netloc=netloc))
+    proxy.stop()
+
+
+def test_postgres_outage_answers_503_and_pooled_connections_recover(start_buffer, pg_behind_proxy):
+    proxy, url = pg_behind_proxy
+    server = start_buffer(settings_for(url, db_timeout=2.0))
+    assert deliver(server, "before").json()["result"] == "stored"  # the pool now holds connections
+
+    proxy.stop()  # every pooled connection is cut, as by a server restart, and none can be made
+    started = time.monotonic()
+    assert_unavailable(deliver(server, "during"))
+    assert time.monotonic() - started < 10, "an unreachable database must not hang the sender"
+    assert_unavailable(requests.get(server.url + "/api/v1/notifications/get", auth=server.auth))
+
+    assert_unavailable(requests.get(server.url + "/readyz"))
+
+    proxy.start()
+    assert requests.get(server.url + "/readyz").json() == {"status": "ready"}
+    assert deliver(server, "after").json()["result"] == "stored"
+    assert sorted(b["messageId"] for b in all_bounces(requests, server)) == ["after", "before"]
+
+
+def test_postgres_backend_killed_between_requests_is_replaced(start_buffer, postgres_url):
+    import psycopg2
+
+    server = start_buffer(settings_for(postgres_url))
+    assert deliver(server, "one").json()["result"] == "stored"
+    with psycopg2.connect(postgres_url) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    admin.close()
+    assert deliver(server, "two").json()["result"] == "stored"
+
+
+def test_during_an_outage_bad_input_is_still_a_400_and_successes_are_acknowledged(
+    start_buffer, pg_behind_proxy
+):
+    proxy, url = pg_behind_proxy
+    server = start_buffer(settings_for(url, db_timeout=2.0))
+    proxy.stop()
+    assert_json_error(ingest(requests, server, report_query(msisdn=None)), 400, "msisdn")
+    success = ingest(requests, server, report_query(status="0x451A delivered"))
+    assert success.json()["result"] == "acknowledged"
+    assert_unavailable(deliver(server, "a-bounce"))

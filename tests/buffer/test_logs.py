@@ -1,0 +1,126 @@
+"""Structured logs: one JSON line per request with a request id; secrets and numbers never in
+clear; control characters escaped (SPEC §5)."""
+
+import dataclasses
+import json
+import logging
+
+import pytest
+import requests
+
+from smsbounce.buffer.logs import JsonFormatter, mask_number, redact_path
+from tests.buffer.ops_helpers import access_entries, entries, json_logs
+from tests.helpers import report_query
+from tests.serve_process import ServeProcess
+
+TOKEN = "tok-ABCDEFGHIJKLMNOP-1234"
+NUMBER = "+4915112345678"
+
+
+def test_one_line_per_request_with_request_id_echoed(buffer_server):
+    with json_logs() as lines:
+        given = requests.get(buffer_server.url + "/healthz", headers={"X-Request-Id": "abc-123"})
+        made = requests.get(buffer_server.url + "/no/such/path?secret=1")
+    assert given.headers["X-Request-Id"] == "abc-123"
+    assert len(made.headers["X-Request-Id"]) == 32
+    first, second = access_entries(lines)
+    assert first["method"] == "GET" and first["path"] == "/healthz" and first["status"] == 200
+    assert first["request_id"] == "abc-123" and first["duration_ms"] >= 0
+    assert second["path"] == "/no/such/path" and second["status"] == 404
+    assert second["request_id"] == made.headers["X-Request-Id"]
+    assert "secret" not in "".join(lines), "the query string is never logged"
+
+
+def test_an_unsafe_request_id_is_replaced(buffer_server):
+    with json_logs() as lines:
+        response = requests.get(buffer_server.url + "/healthz", headers={"X-Request-Id": "x" * 65})
+    assert response.headers["X-Request-Id"] != "x" * 65
+    assert access_entries(lines)[0]["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_tokens_and_passwords_never_reach_the_log(start_buffer, buffer_settings):
+    settings = dataclasses.replace(buffer_settings, ingest_tokens=(TOKEN,))
+    server = start_buffer(settings)
+    secrets = (TOKEN, settings.api_password)
+    with json_logs(secrets=secrets) as lines:
+        path = f"/api/v1/notifications/set/{TOKEN}?{report_query()}"
+        assert requests.get(server.url + path).json()["result"] == "stored"
+        query = report_query(orderID="2", token=TOKEN)
+        assert requests.get(f"{server.url}/api/v1/notifications/set?{query}").ok
+        assert (
+            requests.get(server.url + "/api/v1/notifications/set/wrong-token-123456").status_code
+            == 404
+        )
+        assert requests.get(server.url + "/api/v1/notifications/get", auth=server.auth).ok
+        logging.getLogger("smsbounce.test").info("oops %s %s", TOKEN, settings.api_password)
+    text = "\n".join(lines)
+    assert TOKEN not in text and settings.api_password not in text
+    assert "wrong-token" not in text
+    paths = [e["path"] for e in access_entries(lines)]
+    assert paths[0] == "/api/v1/notifications/set/[redacted]"
+    assert paths[2] == "/api/v1/notifications/set/[redacted]"
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/api/v1/notifications/set/abc", "/api/v1/notifications/set/[redacted]"),
+        ("/api/v1/notifications/set/abc/more", "/api/v1/notifications/set/[redacted]/more"),
+        ("/api/v1/providers/twilio/report/abc", "/api/v1/providers/twilio/report/[redacted]"),
+        ("/api/v1/notifications/set", "/api/v1/notifications/set"),
+        ("/api/v1/notifications/get", "/api/v1/notifications/get"),
+    ],
+)
+def test_token_segment_of_a_path_is_redacted(path, logged):
+    assert redact_path(path) == logged
+
+
+def _line(formatter, message, *args, **fields):
+    record = logging.LogRecord("smsbounce.x", logging.INFO, __file__, 1, message, args, None)
+    record.fields = fields
+    return formatter.format(record)
+
+
+def test_phone_numbers_are_masked_unless_asked_for():
+    masked = json.loads(_line(JsonFormatter(), "report for %s", NUMBER, recipient="4915112345678"))
+    assert masked["message"] == f"report for {mask_number(NUMBER)}"
+    assert masked["recipient"] == mask_number("4915112345678")
+    assert NUMBER[3:-2] not in json.dumps(masked)
+    shown = json.loads(_line(JsonFormatter(show_numbers=True), "report for %s", NUMBER))
+    assert shown["message"] == f"report for {NUMBER}"
+    assert mask_number(NUMBER) == "+49*********78"
+
+
+def test_control_characters_are_escaped_and_every_line_is_one_json_object(buffer_server):
+    with json_logs() as lines:
+        requests.get(buffer_server.url + "/evil%0Aline%1B[31m%7F%C2%85end")
+        logging.getLogger("smsbounce.test").warning("text\nwith\x1b[0m\x7f\x85 controls")
+    assert len(lines) == 2
+    for line in lines:
+        assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in line), repr(line)
+    access, other = entries(lines)
+    assert access["path"] == "/evil\nline\x1b[31m\\u007f\\u0085end"
+    assert other["message"].startswith("text\nwith\x1b[0m")
+
+
+def test_serve_writes_json_lines_only(tmp_path):
+    env = {
+        "SMSBOUNCE_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "SMSBOUNCE_API_PASSWORD": "pw-for-log-test",
+        "SMSBOUNCE_INGEST_TOKENS": TOKEN,
+    }
+    with ServeProcess(env, "--workers", "1") as server:
+        path = f"/api/v1/notifications/set/{TOKEN}?{report_query(msisdn=NUMBER)}"
+        response = requests.get(server.url + path, headers={"X-Request-Id": "serve-1"})
+        assert response.json()["result"] == "stored"
+        assert requests.get(server.url + "/metrics", auth=server.auth).ok
+        assert server.stop() == 0
+    printed = [line for line in server.output if line.startswith("{")]
+    plain = [line for line in server.output if not line.startswith("{")]
+    assert all("listening on" in line or "schema migrated" in line for line in plain), plain
+    logged = [json.loads(line) for line in printed]
+    [access] = [e for e in logged if e.get("request_id") == "serve-1"]
+    assert access["path"] == "/api/v1/notifications/set/[redacted]" and access["status"] == 200
+    assert any(e["logger"] == "gunicorn.error" for e in logged), "gunicorn's own lines are JSON"
+    text = "".join(server.output)
+    assert TOKEN not in text and "pw-for-log-test" not in text and NUMBER not in text

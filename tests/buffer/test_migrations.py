@@ -1,0 +1,147 @@
+"""Versioned migrations: ``schema_version``, ``smsbounce migrate``, checked at start and by
+``/readyz``; a database from before migrations is version 1."""
+
+import subprocess
+import threading
+
+import pytest
+import requests
+
+from smsbounce.buffer import db, migrations
+from smsbounce.buffer.app import create_app
+from smsbounce.buffer.store import Store
+from tests.buffer.ops_helpers import (
+    FRESH_BACKENDS,
+    fresh_database,
+    insert_bounces,
+    legacy_table,
+    message_ids,
+)
+from tests.conftest import settings_for
+from tests.helpers import assert_json_error, send
+from tests.live_server import LiveServer
+from tests.serve_process import SMSBOUNCE, ServeProcess
+
+
+@pytest.fixture(params=FRESH_BACKENDS)
+def fresh_db_url(request, tmp_path):
+    yield from fresh_database(request, tmp_path)
+
+
+def _versions(url):
+    database = db.connect(url, 5)
+    with database.connection_context():
+        rows = database.execute_sql("SELECT version FROM schema_version ORDER BY version")
+        versions = [row[0] for row in rows]
+    database.close_all()
+    return versions
+
+
+def test_a_new_database_is_migrated_once_to_the_latest_version(fresh_db_url):
+    database = db.connect(fresh_db_url, 5)
+    assert migrations.current(database) == 0
+    applied = migrations.migrate(database)
+    assert [m.version for m in applied] == [m.version for m in migrations.MIGRATIONS]
+    assert migrations.migrate(database) == []
+    assert migrations.current(database) == migrations.LATEST
+    migrations.check(database)
+    database.close_all()
+    assert _versions(fresh_db_url) == list(range(1, migrations.LATEST + 1))
+
+
+def test_a_database_from_before_migrations_is_version_1_and_keeps_its_rows(fresh_db_url):
+    legacy_table(fresh_db_url)
+    store = Store.open(settings_for(fresh_db_url))
+    insert_bounces(store, [("old-1", 1)])
+    assert migrations.current(store.database) == 1
+    assert [m.version for m in migrations.migrate(store.database)] == [2]
+    assert message_ids(store) == {"old-1"}
+    store.close()
+    assert _versions(fresh_db_url) == [1, 2]
+
+
+def test_concurrent_migrations_apply_each_step_once(fresh_db_url):
+    results, errors = [], []
+
+    def run():
+        database = db.connect(fresh_db_url, 10)
+        try:
+            results.append(migrations.migrate(database))
+        except Exception as exc:  # collected: asserted below
+            errors.append(exc)
+        finally:
+            database.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(applied) for applied in results) == [0, 0, migrations.LATEST]
+    assert _versions(fresh_db_url) == list(range(1, migrations.LATEST + 1))
+
+
+def test_readyz_says_ready_only_when_migrated(fresh_db_url):
+    legacy_table(fresh_db_url)
+    settings = settings_for(fresh_db_url)
+    with LiveServer(create_app(settings)) as server:
+        error = assert_json_error(requests.get(server.url + "/readyz"), 503)
+        assert "smsbounce migrate" in error["message"]
+        database = db.connect(fresh_db_url, 5)
+        migrations.migrate(database)
+        database.close_all()
+        assert requests.get(server.url + "/readyz").json() == {"status": "ready"}
+
+
+def test_readyz_refuses_a_schema_newer_than_the_release(db_url):
+    settings = settings_for(db_url)
+    store = Store.open(settings)
+    with store.database.connection_context():
+        store.database.execute_sql(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)"
+        )
+    try:
+        with LiveServer(create_app(settings, store)) as server:
+            error = assert_json_error(requests.get(server.url + "/readyz"), 503)
+            assert "newer than this release" in error["message"]
+    finally:
+        with store.database.connection_context():
+            store.database.execute_sql("DELETE FROM schema_version WHERE version = 99")
+        store.close()
+
+
+def test_serve_migrates_at_start_by_default(fresh_db_url):
+    legacy_table(fresh_db_url)
+    env = {"SMSBOUNCE_DATABASE_URL": fresh_db_url, "SMSBOUNCE_API_PASSWORD": "pw"}
+    with ServeProcess(env, "--workers", "1") as server:
+        assert any("schema migrated to version 2" in line for line in server.output)
+        assert requests.get(server.url + "/readyz").json() == {"status": "ready"}
+        assert send(requests, server, "after-migration") == "stored"
+        assert server.stop() == 0
+
+
+def test_serve_can_refuse_to_start_until_migrated_by_hand(fresh_db_url):
+    legacy_table(fresh_db_url)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SMSBOUNCE_DATABASE_URL": fresh_db_url,
+        "SMSBOUNCE_MIGRATE_ON_START": "false",
+    }
+    refused = subprocess.run(
+        [SMSBOUNCE, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+    assert "schema is at version 1, this release needs" in refused.stderr
+    assert "run `smsbounce migrate`" in refused.stderr and "Traceback" not in refused.stderr
+
+    migrate = [SMSBOUNCE, "migrate"]
+    done = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "applied version 2" in done.stdout
+    again = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=60)
+    assert "nothing to do" in again.stdout
+
+    with ServeProcess({**env, "SMSBOUNCE_API_PASSWORD": "pw"}, "--workers", "1") as server:
+        assert requests.get(server.url + "/readyz").json() == {"status": "ready"}
+        assert server.stop() == 0

@@ -1,0 +1,562 @@
+"""Provider profiles against samples shaped like each provider's public documentation.
+
+Pure tables first (no HTTP), then the endpoints over real HTTP on SQLite and PostgreSQL.
+"""
+
+import dataclasses
+import json
+from importlib.resources import files
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from smsbounce import contracts
+from smsbounce.buffer.providers import (
+    GenericProfile,
+    Incoming,
+    ProfileError,
+    Rejected,
+    load_profiles,
+)
+from smsbounce.buffer.providers.twilio import signature
+from smsbounce.buffer.reports import Outcome
+from smsbounce.buffer.request_params import parse_pairs, parse_query, to_params
+from smsbounce.buffer.settings import Settings, SettingsError
+from tests.helpers import all_bounces, assert_json_error
+
+PROFILES = load_profiles(Settings(api_password="x"))
+PROFILES_DIR = files("smsbounce.buffer.providers") / "profiles"
+TWILIO_SID = "SM" + "1" * 32  # Twilio message SIDs are 34 characters
+
+
+def get(query: str) -> Incoming:
+    return Incoming(method="GET", url="", query=parse_query(query))
+
+
+def form(body: dict, query: str = "") -> Incoming:
+    pairs = tuple(parse_pairs(urlencode(body).encode(), 64, "form"))
+    return Incoming(
+        method="POST", url="", query=parse_query(query), form=to_params(list(pairs)), raw_form=pairs
+    )
+
+
+def post_json(body) -> Incoming:
+    return Incoming(method="POST", url="", json=body)
+
+
+VONAGE = {
+    "msisdn": "447700900000",
+    "to": "AcmeInc",
+    "network-code": "12345",
+    "messageId": "0A0000001234567B",
+    "price": "0.03330000",
+    "status": "delivered",
+    "scts": "2001011400",
+    "err-code": "0",
+    "api-key": "abcd1234",
+    "message-timestamp": "2020-01-01 12:00:00",
+}
+TWILIO = {
+    "SmsSid": TWILIO_SID,
+    "SmsStatus": "undelivered",
+    "MessageStatus": "undelivered",
+    "To": "+15558675310",
+    "MessageSid": TWILIO_SID,
+    "AccountSid": "AC" + "2" * 32,
+    "From": "+15017122661",
+    "ApiVersion": "2010-04-01",
+    "ErrorCode": "30003",
+}
+
+
+def infobip_report(group, permanent, message_id="MESSAGE-ID-123-xyz", **extra):
+    return {
+        "bulkId": "BULK-ID-123-xyz",
+        "messageId": message_id,
+        "to": "41793026727",
+        "sentAt": "2019-11-09T16:00:00.000+0000",
+        "doneAt": "2019-11-09T16:00:00.000+0000",
+        "smsCount": 1,
+        "price": {"pricePerMessage": 0.01, "currency": "EUR"},
+        "status": {"groupId": 3, "groupName": group, "id": 5, "name": "X", "description": "d"},
+        "error": {
+            "groupId": 1,
+            "groupName": "HANDSET_ERRORS",
+            "id": 27,
+            "name": "EC_ABSENT_SUBSCRIBER",
+            "description": "Absent Subscriber",
+            "permanent": permanent,
+        },
+        **extra,
+    }
+
+
+def sinch_report(status, code):
+    return {
+        "type": "recipient_delivery_report_sms",
+        "batch_id": "01FC66621XXXXX119Z8PMV1QPQ",
+        "recipient": "+44231235674",
+        "code": code,
+        "status": status,
+        "at": "2022-08-30T08:16:08.930Z",
+        "operator_status_at": "2022-08-30T08:16:00Z",
+    }
+
+
+KANNEL_REPLY = (
+    "id:1 sub:001 dlvrd:000 submit date:2311141200 done date:2311141201 "
+    "stat:UNDELIV err:001 text:Hi"
+)
+
+CASES = [
+    ("vonage", get(urlencode(VONAGE)), Outcome.DELIVERED, "0A0000001234567B", "20200101140000"),
+    (
+        "vonage",
+        get(urlencode({**VONAGE, "status": "failed", "err-code": "2"})),
+        Outcome.TEMPORARY,
+        "0A0000001234567B",
+        "20200101140000",
+    ),
+    (
+        "vonage",
+        form({**VONAGE, "status": "rejected", "err-code": "9"}),
+        Outcome.PERMANENT,
+        "0A0000001234567B",
+        "20200101140000",
+    ),
+    (
+        "vonage",
+        get(urlencode({**VONAGE, "status": "buffered"})),
+        Outcome.INTERMEDIATE,
+        "0A0000001234567B",
+        "20200101140000",
+    ),
+    ("twilio", form(TWILIO), Outcome.TEMPORARY, TWILIO_SID, None),
+    ("twilio", form({**TWILIO, "ErrorCode": "30005"}), Outcome.PERMANENT, TWILIO_SID, None),
+    (
+        "twilio",
+        form({**TWILIO, "MessageStatus": "delivered", "ErrorCode": ""}),
+        Outcome.DELIVERED,
+        TWILIO_SID,
+        None,
+    ),
+    ("twilio", form({**TWILIO, "MessageStatus": "sent"}), Outcome.INTERMEDIATE, TWILIO_SID, None),
+    (
+        "infobip",
+        post_json({"results": [infobip_report("UNDELIVERABLE", True)]}),
+        Outcome.PERMANENT,
+        "MESSAGE-ID-123-xyz",
+        "20191109160000",
+    ),
+    (
+        "infobip",
+        post_json({"results": [infobip_report("UNDELIVERABLE", False)]}),
+        Outcome.TEMPORARY,
+        "MESSAGE-ID-123-xyz",
+        "20191109160000",
+    ),
+    (
+        "infobip",
+        post_json({"results": [infobip_report("DELIVERED", False)]}),
+        Outcome.DELIVERED,
+        "MESSAGE-ID-123-xyz",
+        "20191109160000",
+    ),
+    (
+        "sinch",
+        post_json(sinch_report("Failed", 402)),
+        Outcome.PERMANENT,
+        "01FC66621XXXXX119Z8PMV1QPQ",
+        "20220830081608",
+    ),
+    (
+        "sinch",
+        post_json(sinch_report("Expired", 406)),
+        Outcome.TEMPORARY,
+        "01FC66621XXXXX119Z8PMV1QPQ",
+        "20220830081608",
+    ),
+    (
+        "sinch",
+        post_json(sinch_report("Dispatched", 401)),
+        Outcome.INTERMEDIATE,
+        "01FC66621XXXXX119Z8PMV1QPQ",
+        "20220830081608",
+    ),
+    (
+        "kannel",
+        get(
+            urlencode(
+                {
+                    "id": "m-1",
+                    "to": "+4915112345678",
+                    "type": "2",
+                    "reply": KANNEL_REPLY,
+                    "ts": "1700000000",
+                }
+            )
+        ),
+        Outcome.PERMANENT,
+        "m-1",
+        "20231114221320",
+    ),
+    (
+        "kannel",
+        get(urlencode({"id": "m-1", "to": "+4915112345678", "type": "8", "ts": "1700000000"})),
+        Outcome.INTERMEDIATE,
+        "m-1",
+        "20231114221320",
+    ),
+    (
+        "jasmin",
+        form(
+            {
+                "id": "6f6ad3a2-8a7b-4e0e-9f6b-1a2b3c4d5e6f",
+                "id_smsc": "2",
+                "message_status": "UNDELIV",
+                "level": "2",
+                "subdate": "2403211127",
+                "donedate": "2403211128",
+                "sub": "001",
+                "dlvrd": "000",
+                "err": "001",
+                "text": "Hello",
+            },
+            query="to=%2B4915112345678",
+        ),
+        Outcome.PERMANENT,
+        "6f6ad3a2-8a7b-4e0e-9f6b-1a2b3c4d5e6f",
+        "20240321112800",
+    ),
+    (
+        "jasmin",
+        form(
+            {"id": "j2", "message_status": "EXPIRED", "donedate": "2403211128"},
+            query="to=%2B4915112345678",
+        ),
+        Outcome.TEMPORARY,
+        "j2",
+        "20240321112800",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "incoming", "outcome", "message_id", "timestamp"),
+    CASES,
+    ids=[f"{c[0]}-{c[2].value}-{i}" for i, c in enumerate(CASES)],
+)
+def test_documented_samples_map_to_records(name, incoming, outcome, message_id, timestamp):
+    [report] = PROFILES[name].parse(incoming)
+    assert not isinstance(report, Rejected), report
+    assert (report.outcome, report.message_id) == (outcome, message_id)
+    if timestamp:
+        assert report.timestamp == timestamp
+    assert report.recipient.lstrip("+").isdigit()
+
+
+def test_kannel_code_comes_out_of_the_smsc_reply():
+    [report] = PROFILES["kannel"].parse(
+        get(urlencode({"id": "m", "to": "+491", "type": "2", "reply": KANNEL_REPLY, "ts": "0"}))
+    )
+    # The reply's text: part (the start of the SMS) is cut: message content is no bounce reason.
+    assert (report.status_code, report.status_text) == ("001", KANNEL_REPLY.split(" text:")[0])
+
+
+def test_infobip_text_and_code_come_from_the_error():
+    [report] = PROFILES["infobip"].parse(post_json({"results": [infobip_report("EXPIRED", False)]}))
+    assert (report.status_code, report.status_text) == ("27", "Absent Subscriber")
+
+
+def test_jasmin_message_text_never_becomes_the_bounce_reason():
+    incoming = form(
+        {
+            "id": "j1",
+            "message_status": "UNDELIV",
+            "err": "001",
+            "text": "Your code is 4711",
+            "donedate": "2403211128",
+        },
+        query="to=%2B4915112345678",
+    )
+    [report] = PROFILES["jasmin"].parse(incoming)
+    assert report.status_text == "UNDELIV (code 001)"
+
+
+def test_international_numbers_without_plus_get_it_back():
+    [report] = PROFILES["vonage"].parse(get(urlencode({**VONAGE, "status": "failed"})))
+    assert report.recipient == "+447700900000"
+
+
+def test_twilio_event_time_is_the_carriers_done_date():
+    [report] = PROFILES["twilio"].parse(form({**TWILIO, "RawDlrDoneDate": "2611252056"}))
+    assert report.timestamp == "20261125205600"
+
+
+def test_sinch_temporary_delivery_failure_is_a_soft_bounce():
+    [report] = PROFILES["sinch"].parse(post_json(sinch_report("Failed", 404)))
+    assert report.outcome is Outcome.TEMPORARY
+
+
+def test_twilio_without_error_message_gets_a_readable_text():
+    [report] = PROFILES["twilio"].parse(form(TWILIO))
+    assert (report.status_code, report.status_text) == ("30003", "undelivered (code 30003)")
+
+
+@pytest.mark.parametrize(
+    ("name", "incoming", "parameter"),
+    [
+        ("vonage", get(urlencode({**VONAGE, "messageId": ""})), "messageId"),
+        ("vonage", get(urlencode({**VONAGE, "scts": "yesterday"})), "scts"),
+        ("twilio", form({**TWILIO, "To": "whatsapp:+1555"}), "To"),
+        ("sinch", post_json({**sinch_report("Failed", 402), "status": ""}), "status"),
+        (
+            "infobip",
+            post_json({"results": [infobip_report("REJECTED", True, message_id="x" * 65)]}),
+            "messageId",
+        ),
+    ],
+    ids=["missing-id", "bad-time", "bad-recipient", "missing-status", "long-id"],
+)
+def test_bad_reports_are_rejected_naming_the_providers_field(name, incoming, parameter):
+    [rejected] = PROFILES[name].parse(incoming)
+    assert isinstance(rejected, Rejected)
+    assert rejected.parameter == parameter
+
+
+def test_a_state_the_profile_does_not_know_is_not_a_bounce():
+    [report] = PROFILES["vonage"].parse(get(urlencode({**VONAGE, "status": "teleported"})))
+    assert report.outcome is Outcome.INTERMEDIATE
+
+
+def test_twilio_signature_matches_twilios_documented_algorithm():
+    # URL, then every POST parameter as name+value sorted by name, HMAC-SHA1, base64.
+    import base64
+    import hashlib
+    import hmac
+
+    url, params = "https://example.com/report", [("b", "2"), ("a", "1")]
+    expected = base64.b64encode(
+        hmac.new(b"token", b"https://example.com/reporta1b2", hashlib.sha1).digest()
+    ).decode()
+    assert signature("token", url, params) == expected
+
+
+# --- profile files ------------------------------------------------------------------------
+
+
+def write(tmp_path, document, name="mine.json"):
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else json.dumps(document, indent=2))
+    return path
+
+
+MINIMAL = {
+    "name": "acme",
+    "methods": ["GET"],
+    "fields": {"messageId": "ref", "recipient": "phone", "status": "state", "code": "reason"},
+    "states": {"delivered": ["ok"], "permanent": ["fail"]},
+    "codes": {"temporary": ["busy"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ('{\n  "name": "acme",\n  "fields": {,\n}', "line 3: not JSON"),
+        ({**MINIMAL, "colour": "blue"}, "'colour' was unexpected"),
+        ({**MINIMAL, "fields": {"messageId": "ref"}}, "'recipient' is a required property"),
+        (
+            {**MINIMAL, "fields": {**MINIMAL["fields"], "code": {"from": "x", "pattern": "(("}}},
+            "fields.code.pattern is not a valid regular expression",
+        ),
+        (
+            {**MINIMAL, "states": {"delivered": ["ok"], "permanent": ["OK"]}},
+            "states: 'ok' is listed under both delivered and permanent",
+        ),
+        ({**MINIMAL, "states": {"sometimes": ["x"]}}, "'sometimes' is not one of"),
+    ],
+    ids=["bad-json", "unknown-key", "missing-field", "bad-regex", "impossible", "unknown-group"],
+)
+def test_bad_profile_files_are_refused_naming_file_and_problem(tmp_path, document, problem):
+    path = write(tmp_path, document)
+    with pytest.raises(ProfileError) as caught:
+        GenericProfile.from_file(path)
+    assert str(caught.value).startswith(str(path))
+    assert problem in str(caught.value)
+    with pytest.raises(SettingsError) as at_start:
+        Settings.from_env({"SMSBOUNCE_PROVIDER_FILES": str(path)})
+    assert problem in str(at_start.value)
+
+
+def test_a_user_file_replaces_a_builtin_of_the_same_name(tmp_path):
+    mine = json.loads((PROFILES_DIR / "vonage.json").read_text())
+    mine["codes"]["temporary"].append("5")
+    path = write(tmp_path, mine)
+    profiles = load_profiles(Settings(api_password="x", provider_files=(str(path),)))
+    [report] = profiles["vonage"].parse(
+        get(urlencode({**VONAGE, "status": "failed", "err-code": "5"}))
+    )
+    assert report.outcome is Outcome.TEMPORARY
+
+
+# --- over HTTP, on both databases ----------------------------------------------------------
+
+
+def report_url(server, name):
+    return f"{server.url}/api/v1/providers/{name}/report"
+
+
+def test_every_builtin_endpoint_stores_its_bounce(buffer_server):
+    answers = [
+        requests.get(report_url(buffer_server, "vonage"), params={**VONAGE, "status": "failed"}),
+        requests.post(report_url(buffer_server, "twilio"), data=TWILIO),
+        requests.post(
+            report_url(buffer_server, "infobip"),
+            json={"results": [infobip_report("REJECTED", True)]},
+        ),
+        requests.post(report_url(buffer_server, "sinch"), json=sinch_report("Failed", 402)),
+        requests.get(
+            report_url(buffer_server, "kannel"),
+            params={"id": "kannel-1", "to": "+4915112345678", "type": "16", "ts": "1700000000"},
+        ),
+    ]
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    jasmin = requests.post(
+        report_url(buffer_server, "jasmin") + "?to=%2B4915112345678",
+        data={"id": "jasmin-1", "message_status": "REJECTD", "donedate": "2403211128"},
+    )
+    assert (jasmin.status_code, jasmin.text) == (200, "ACK/Jasmin")
+    served = {b["messageId"]: b["type"] for b in all_bounces(requests, buffer_server)}
+    assert served == {
+        "0A0000001234567B": "Permanent",  # Vonage err-code 0 with status failed
+        TWILIO_SID: "Temporary",
+        "MESSAGE-ID-123-xyz": "Permanent",
+        "01FC66621XXXXX119Z8PMV1QPQ": "Permanent",
+        "kannel-1": "Permanent",
+        "jasmin-1": "Permanent",
+    }
+
+
+def test_a_partly_invalid_batch_stores_the_valid_reports_and_names_the_rest(buffer_server):
+    body = {
+        "results": [
+            infobip_report("UNDELIVERABLE", True, message_id="ok-1"),
+            infobip_report("UNDELIVERABLE", True, message_id=""),
+            infobip_report("DELIVERED", False, message_id="ok-2"),
+            infobip_report("EXPIRED", False, message_id="ok-3", unknownField={"x": 1}),
+        ]
+    }
+    answer = requests.post(report_url(buffer_server, "infobip"), json=body)
+    assert answer.status_code == 200
+    contracts.validate("ingest-batch-response", answer.json())
+    assert answer.json() == {
+        "results": [
+            {"result": "stored", "messageId": "ok-1"},
+            {
+                "error": {
+                    "status": 400,
+                    "message": "messageId is required",
+                    "parameter": "messageId",
+                }
+            },
+            {"result": "acknowledged", "messageId": "ok-2"},
+            {"result": "stored", "messageId": "ok-3"},
+        ]
+    }
+    served = {b["messageId"]: b["type"] for b in all_bounces(requests, buffer_server)}
+    assert served == {"ok-1": "Permanent", "ok-3": "Temporary"}
+
+
+def test_a_batch_with_nothing_usable_is_a_400(buffer_server):
+    body = {"results": [infobip_report("REJECTED", True, message_id="")]}
+    error = assert_json_error(
+        requests.post(report_url(buffer_server, "infobip"), json=body), 400, "messageId"
+    )
+    assert error["message"].startswith("no report could be taken")
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "kwargs", "status"),
+    [
+        ("get", "nobody", {}, 404),
+        ("get", "infobip", {}, 405),
+        (
+            "post",
+            "infobip",
+            {"data": "not json", "headers": {"Content-Type": "application/json"}},
+            400,
+        ),
+        ("post", "infobip", {"json": {"no": "results"}}, 400),
+        ("post", "sinch", {"data": b"<xml/>", "headers": {"Content-Type": "text/xml"}}, 415),
+        ("post", "sinch", {"data": b"x" * (256 * 1024 + 1)}, 413),
+    ],
+    ids=["unknown-provider", "wrong-method", "not-json", "no-list", "xml", "too-large"],
+)
+def test_request_level_errors(buffer_server, method, name, kwargs, status):
+    response = getattr(requests, method)(report_url(buffer_server, name), **kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["status"] == status
+    assert all_bounces(requests, buffer_server) == []
+
+
+def test_wrong_method_names_the_allowed_ones(buffer_server):
+    assert requests.get(report_url(buffer_server, "twilio")).headers["Allow"] == "POST"
+
+
+@pytest.fixture
+def twilio_buffer(start_buffer, buffer_settings):
+    token = "twilio-auth-token"
+    server = start_buffer(dataclasses.replace(buffer_settings, twilio_auth_token=token))
+    return server, token
+
+
+def test_twilio_signature_valid(twilio_buffer):
+    server, token = twilio_buffer
+    url = report_url(server, "twilio")
+    headers = {"X-Twilio-Signature": signature(token, url, TWILIO.items())}
+    assert requests.post(url, data=TWILIO, headers=headers).json()["result"] == "stored"
+
+
+@pytest.mark.parametrize("header", [None, "bm90IHRoZSBzaWduYXR1cmU="], ids=["missing", "invalid"])
+def test_twilio_signature_missing_or_invalid_is_refused(twilio_buffer, header):
+    server, _ = twilio_buffer
+    headers = {"X-Twilio-Signature": header} if header else {}
+    response = requests.post(report_url(server, "twilio"), data=TWILIO, headers=headers)
+    assert_json_error(response, 403)
+    assert all_bounces(requests, server) == []
+
+
+def test_twilio_signature_uses_the_public_url_behind_a_proxy(start_buffer, buffer_settings):
+    token, public = "twilio-auth-token", "https://smsbounce.example.com"
+    server = start_buffer(
+        dataclasses.replace(buffer_settings, twilio_auth_token=token, public_url=public)
+    )
+    path = "/api/v1/providers/twilio/report?ref=1"
+    headers = {"X-Twilio-Signature": signature(token, public + path, TWILIO.items())}
+    response = requests.post(server.url + path, data=TWILIO, headers=headers)
+    assert response.json()["result"] == "stored"
+
+
+def test_a_generic_profile_file_gets_its_own_endpoint(start_buffer, buffer_settings, tmp_path):
+    path = write(tmp_path, MINIMAL)
+    server = start_buffer(dataclasses.replace(buffer_settings, provider_files=(str(path),)))
+    url = report_url(server, "acme")
+    answers = [
+        requests.get(url, params={"ref": "a1", "phone": "+491", "state": "fail", "reason": "busy"}),
+        requests.get(url, params={"ref": "a2", "phone": "+491", "state": "fail"}),
+        requests.get(url, params={"ref": "a3", "phone": "+491", "state": "ok"}),
+    ]
+    assert [a.json()["result"] for a in answers] == ["stored", "stored", "acknowledged"]
+    served = {b["messageId"]: b["type"] for b in all_bounces(requests, server)}
+    assert served == {"a1": "Temporary", "a2": "Permanent"}
+
+
+def test_tokens_guard_provider_endpoints_too(start_buffer, buffer_settings):
+    token = "t0ken-0123456789abcdef"
+    server = start_buffer(dataclasses.replace(buffer_settings, ingest_tokens=(token,)))
+    url = report_url(server, "sinch")
+    assert_json_error(requests.post(url, json=sinch_report("Failed", 402)), 404)
+    assert requests.post(f"{url}/{token}", json=sinch_report("Failed", 402)).ok
+    assert requests.post(f"{url}?token={token}", json=sinch_report("Failed", 402)).ok

@@ -1,0 +1,126 @@
+"""SPEC §3 as tables: DI report → record, without HTTP."""
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from smsbounce.buffer.reports import InvalidParameter, Outcome, map_di_report, to_status_item
+from smsbounce.buffer.settings import load_status_table
+from tests.helpers import ARTICLE_RECORD
+
+DI = load_status_table()
+UTC = ZoneInfo("UTC")
+
+
+def report(**overrides):
+    params = {
+        "orderid": "42",
+        "time": "101500",
+        "date": "01022026",
+        "msisdn": "+4915112345678",
+        "status": "0x4503 out of coverage",
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def test_the_articles_example_after_url_decoding():
+    # What the article's URL becomes once decoded: both + signs turned into spaces, quotes kept.
+    params = {
+        "orderid": "123456789",
+        "time": "155423",
+        "date": "14032018",
+        "msisdn": " 49123456789",
+        "status": "'0x4503 Message 1 of the order 1636010434 at destination of  49123456789 "
+        "is out of coverage'",
+    }
+    assert to_status_item(map_di_report(params, DI, UTC)) == ARTICLE_RECORD
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "code", "text"),
+    [
+        ("0xDBF3 provider is retrying", Outcome.TEMPORARY, "0xDBF3", "provider is retrying"),
+        ("0xdbf3 lower case", Outcome.TEMPORARY, "0xDBF3", "lower case"),
+        ("OxDBF3 letter O prefix", Outcome.TEMPORARY, "0xDBF3", "letter O prefix"),
+        ("0x4524 blacklisted", Outcome.PERMANENT, "0x4524", "blacklisted"),
+        ("0xDB78 out of credit", Outcome.PERMANENT, "0xDB78", "out of credit"),
+        ("0x9999 a code nobody listed", Outcome.PERMANENT, "0x9999", "a code nobody listed"),
+        ('"0xDB65 validity expired"', Outcome.PERMANENT, "0xDB65", "validity expired"),
+        ("0xDB05", Outcome.PERMANENT, "0xDB05", "0xDB05"),
+        ("0x451A delivered to handset", Outcome.DELIVERED, "0x451A", "delivered to handset"),
+        ("0x450E accepted by platform", Outcome.INTERMEDIATE, "0x450E", "accepted by platform"),
+        ("0x450A SMSC acknowledgement", Outcome.INTERMEDIATE, "0x450A", "SMSC acknowledgement"),
+        ("Message delivered", Outcome.DELIVERED, "", "Message delivered"),
+        (
+            "0x45031 not a code: five digits",
+            Outcome.DELIVERED,
+            "",
+            "0x45031 not a code: five digits",
+        ),
+        ("tab\tand\nnewline 0x4503", Outcome.DELIVERED, "", "tab and newline 0x4503"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_status_splits_into_code_text_and_outcome(status, outcome, code, text):
+    record = map_di_report(report(status=status), DI, UTC)
+    assert (record.outcome, record.status_code, record.status_text) == (outcome, code, text)
+    assert record.is_bounce == (outcome in (Outcome.TEMPORARY, Outcome.PERMANENT))
+
+
+def test_long_status_text_is_truncated_not_rejected():
+    record = map_di_report(report(status="0x4503 " + "x" * 600), DI, UTC)
+    assert record.status_text == "x" * 250
+
+
+def test_plus_restored_only_where_it_was_lost():
+    kept = map_di_report(report(msisdn="+49151", status="0x4503 to  49151 failed"), DI, UTC)
+    assert (kept.recipient, kept.status_text) == ("+49151", "to  49151 failed")
+    lost = map_di_report(report(msisdn=" 49151", status="0x4503 to  49151 and  491510"), DI, UTC)
+    assert (lost.recipient, lost.status_text) == ("+49151", "to +49151 and  491510")
+
+
+def test_national_number_without_plus_is_kept_as_sent():
+    assert map_di_report(report(msisdn="015112345678"), DI, UTC).recipient == "015112345678"
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("UTC", "20260201101500"),
+        ("Europe/Berlin", "20260201091500"),
+        ("America/New_York", "20260201151500"),
+    ],
+)
+def test_event_time_converted_from_provider_timezone(zone, expected):
+    assert map_di_report(report(), DI, ZoneInfo(zone)).timestamp == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "parameter"),
+    [
+        ({"orderid": None}, "orderID"),
+        ({"orderid": "  "}, "orderID"),
+        ({"orderid": "x" * 65}, "orderID"),
+        ({"orderid": "has space"}, "orderID"),
+        ({"time": None}, "time"),
+        ({"time": "1015"}, "time"),
+        ({"time": "251500"}, "time"),
+        ({"date": None}, "date"),
+        ({"date": "2026-02-01"}, "date"),
+        ({"date": "31022026"}, "date"),
+        ({"msisdn": None}, "msisdn"),
+        ({"msisdn": "+49 151"}, "msisdn"),
+        ({"msisdn": "phone"}, "msisdn"),
+        ({"msisdn": "+" + "1" * 25}, "msisdn"),
+        ({"status": None}, "status"),
+        ({"status": ""}, "status"),
+        ({"status": "0x4503 " + "x" * 1000}, "status"),
+    ],
+    ids=lambda value: repr(value) if isinstance(value, dict) else value,
+)
+def test_invalid_reports_name_the_parameter(overrides, parameter):
+    with pytest.raises(InvalidParameter) as caught:
+        map_di_report(report(**overrides), DI, UTC)
+    assert caught.value.parameter == parameter
+    assert parameter in str(caught.value)

@@ -1,0 +1,55 @@
+"""Graceful shutdown: SIGTERM while a report waits for the database (a lock held by the test):
+the request finishes, is acknowledged and stored, then ``smsbounce serve`` exits 0."""
+
+import signal
+import threading
+import time
+
+import requests
+
+from smsbounce.buffer.store import Store
+from tests.buffer.ops_helpers import message_ids
+from tests.conftest import settings_for
+from tests.helpers import hold_write_lock, report_query, wait_for_lock_waiter
+from tests.serve_process import ServeProcess
+
+
+def test_sigterm_lets_the_report_in_flight_finish_and_be_stored(db_url):
+    env = {
+        "SMSBOUNCE_DATABASE_URL": db_url,
+        "SMSBOUNCE_API_PASSWORD": "pw",
+        "SMSBOUNCE_DB_TIMEOUT": "20",
+        "SMSBOUNCE_SETTLE_LAG": "30",
+    }
+    with ServeProcess(env, "--workers", "1") as server:
+        release = hold_write_lock(db_url)
+        answer = {}
+
+        def provider():
+            url = f"{server.url}/api/v1/notifications/set?{report_query(orderID='in-flight')}"
+            answer["response"] = requests.get(url, timeout=60)
+
+        thread = threading.Thread(target=provider)
+        thread.start()
+        try:
+            if db_url.startswith("sqlite"):
+                time.sleep(1.0)  # no waiter to see: the request is long in the busy handler
+            else:
+                wait_for_lock_waiter(db_url, "INSERT")
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            assert server.process.poll() is None, "the server must wait for the request in flight"
+            assert thread.is_alive()
+        finally:
+            release()
+        thread.join(timeout=30)
+        assert answer["response"].status_code == 200
+        assert answer["response"].json()["result"] == "stored"
+        assert server.process.wait(timeout=30) == 0
+    store = Store.open(settings_for(db_url))
+    try:
+        assert message_ids(store) == {"in-flight"}
+    finally:
+        store.close()
+    output = "".join(server.output)
+    assert "Handling signal: term" in output
