@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 
 import click
-from gunicorn.app.base import BaseApplication
+
+from smsbounce.plumbing.serving import run_gunicorn
 
 from . import logs, migrations
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
@@ -18,19 +19,6 @@ from .store import Store
 
 # In-flight requests get this long to finish after SIGTERM (Cloud Foundry kills after 10 s).
 GRACEFUL_SECONDS = 30
-
-
-class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict):
-        self._app, self._options = app, options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self._app
 
 
 def _announce(settings: Settings):
@@ -116,7 +104,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
     def child_exit(server, worker):
         multiprocess.mark_process_dead(worker.pid, settings.metrics_dir)
 
-    _Gunicorn(
+    run_gunicorn(
         app,
         {
             "bind": f"{settings.host}:{settings.port}",
@@ -131,7 +119,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
             "loglevel": "info",
             "logconfig_dict": log_config,
         },
-    ).run()
+    )
 
 
 @click.command()

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cache
-from hmac import compare_digest
 
-from bottle import Bottle, parse_auth, request, response
+from bottle import Bottle, request, response
 
 from smsbounce.contracts import openapi
+from smsbounce.plumbing.web import JsonErrors, basic_auth_user
 
 from . import statuspage
-from .errors import json_error, json_errors, router_error
+from .errors import (
+    DatabaseUnavailable,
+    HttpError,
+    MethodNotAllowed,
+    UnknownProvider,
+    credentials_required,
+    router_error,
+)
+from .ingest import Ingest
 from .logs import RequestLog
 from .metrics import Metrics
 from .migrations import MigrationError
 from .outcomes import OutcomeCounts
-from .providers import Incoming, Profile, Rejected, load_profiles
-from .reports import InvalidParameter, Report
-from .request_params import (
-    MAX_BODY_BYTES,
-    MAX_FORM_FIELDS,
-    parse_pairs,
-    parse_query,
-    parse_status_request,
-    to_params,
-)
+from .providers import Profile, load_profiles
+from .request_params import parse_query, parse_status_request
 from .settings import Settings
-from .store import STORED, Store
+from .store import Store
 
 log = logging.getLogger("smsbounce.buffer")
 
@@ -37,7 +36,6 @@ PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 STATUS = "/api/v1/notifications/get"
 CLEAR = "/api/v1/notifications/clear"
 METRICS = "/metrics"
-WWW_AUTHENTICATE = 'Basic realm="smsbounce", charset="UTF-8"'
 
 
 class _Buffer(Bottle):
@@ -62,25 +60,23 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     metrics = Metrics(settings.metrics_dir, on_outcome=outcomes.add)
     app = _Buffer(metrics.observe_request)
     app.metrics, app.outcomes = metrics, outcomes
-    app.install(json_errors)
+    app.install(JsonErrors(on_error=_note_database_error))
     app.default_error_handler = router_error
-
     profiles = load_profiles(settings)
+    pipeline = Ingest(settings, store)
+    passwords = {settings.api_user: settings.api_password} if settings.api_password else {}
+
+    def require_auth() -> None:
+        if basic_auth_user(request.get_header("Authorization", ""), passwords) is None:
+            raise credentials_required()
 
     def take(profile: Profile, token: str | None):
-        """Check the capability and the provider's signature, map, store, answer."""
-        with metrics.ingest(profile.name) as tally:
-            incoming = _incoming(settings)
-            if settings.ingest_tokens or token is not None:
-                _require_token(settings.ingest_tokens, token or incoming.token)
-            problem = profile.authenticate(incoming)
-            if problem:
-                raise json_error(403, problem)
-            parsed = profile.parse(incoming)
-            tally.parsed(parsed)
-            answer = _answer(profile, parsed, store, tally)
+        taken = pipeline.take(profile, token)
+        metrics.count_ingest(taken)
         outcomes.flush_if_due()
-        return answer
+        if taken.error is not None:
+            raise taken.error
+        return taken.answer
 
     def ingest(token: str | None = None):
         """A Digital Interconnect report at the article's path. 200 once stored (or knowingly
@@ -92,13 +88,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         """A report in provider ``name``'s own format; answered the way that provider expects."""
         profile = profiles.get(name)
         if profile is None:
-            # Not labelled with the name: a caller must not be able to invent metric series.
-            metrics.rejected.labels("unknown", "unknown_provider").inc()
-            raise json_error(404, f"no provider profile named {name!r}")
+            metrics.count_unknown_provider()
+            raise UnknownProvider(f"no provider profile named {name!r}")
         if request.method not in profile.methods:
-            raise json_error(
-                405, "method not allowed", headers={"Allow": ", ".join(profile.methods)}
-            )
+            raise MethodNotAllowed(profile.methods)
         return take(profile, token)
 
     app.route(INGEST, "GET", ingest)
@@ -109,8 +102,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     @app.get(STATUS)
     def status():
         """One page of bounces in SAP Marketing's shape (SPEC §2.1). 401 without credentials."""
-        _require_auth(settings)
-        wanted = parse_status_request(_query(), settings.max_window_days)
+        require_auth()
+        query = parse_query(request.environ.get("QUERY_STRING", ""))
+        wanted = parse_status_request(query, settings.max_window_days)
         page = store.page(wanted.page, wanted.window)
         metrics.served.inc(len(page.items))
         log.info(
@@ -136,14 +130,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     @app.get("/")
     def status_page():
         """The operators' page (HTML, same basic auth as ``get``); numbers are masked."""
-        _require_auth(settings)
+        require_auth()
         response.content_type = "text/html; charset=utf-8"
         return statuspage.render(statuspage.build(store, outcomes))
 
     @app.get(METRICS)
     def prometheus():
         """Prometheus text format, every worker's counts; the same basic auth as ``get``."""
-        _require_auth(settings)
+        require_auth()
         body, content_type = metrics.render()
         response.content_type = content_type
         return body
@@ -155,7 +149,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         try:
             store.check()
         except MigrationError as exc:
-            raise json_error(503, str(exc)) from None
+            raise HttpError(str(exc), status=503) from None
         return {"status": "ready"}
 
     if settings.enable_clear:
@@ -163,7 +157,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         @app.get(CLEAR)
         def clear():
             """Delete every bounce (tests only; the route exists only when enabled)."""
-            _require_auth(settings)
+            require_auth()
             return {"deleted": store.clear()}
 
     return app
@@ -180,111 +174,7 @@ def _buffer_openapi() -> dict:
     return document
 
 
-def _query() -> dict[str, str]:
-    return parse_query(request.environ.get("QUERY_STRING", ""))
-
-
-def _incoming(settings: Settings) -> Incoming:
-    """The request as a profile sees it; bounded like the query (SPEC §5)."""
-    query = _query()
-    token = query.pop("token", None)  # a capability: never stored or logged
-    form, raw_form, body = {}, (), None
-    if request.method == "POST":
-        raw = _body()
-        kind = (request.content_type or "").split(";")[0].strip().lower()
-        if kind == "application/json":
-            try:
-                body = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                raise InvalidParameter("", "the body is not valid JSON") from None
-        elif kind in ("application/x-www-form-urlencoded", ""):
-            raw_form = tuple(parse_pairs(raw, MAX_FORM_FIELDS, "form body"))
-            form = to_params(list(raw_form))
-        else:
-            raise json_error(415, f"unsupported content type {kind!r}; send form or JSON")
-    url = request.url
-    if settings.public_url:
-        query_string = request.environ.get("QUERY_STRING", "")
-        url = settings.public_url + request.path + ("?" + query_string if query_string else "")
-    return Incoming(
-        method=request.method,
-        url=url,
-        query=query,
-        token=token,
-        form=form,
-        json=body,
-        headers={name.lower(): value for name, value in request.headers.items()},
-        raw_form=raw_form,
-    )
-
-
-def _body() -> bytes:
-    """The request body, refused with 413 beyond the limit before it is read into memory.
-
-    Read straight from the server rather than through Bottle, which spools large bodies to
-    temporary files.
-    """
-    length = request.content_length
-    if length > MAX_BODY_BYTES:
-        raise json_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    stream = request.environ["wsgi.input"]
-    raw = stream.read(length) if length >= 0 else stream.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise json_error(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-    return raw
-
-
-def _answer(profile: Profile, parsed: list, store: Store, tally):
-    """Store the bounces of one request in one transaction; answer per report.
-
-    A single-report request that was rejected is a 400 naming the field; a batch answers 200
-    with a result per report unless none could be taken.
-    """
-    rejected = [item for item in parsed if isinstance(item, Rejected)]
-    if rejected and (not profile.batch or len(rejected) == len(parsed)):
-        # Refused before the database is touched: bad input is a 400 even during an outage.
-        first = rejected[0]
-        prefix = "" if not profile.batch else "no report could be taken: "
-        raise json_error(400, prefix + str(first), first.parameter)
-    bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
-    stored = iter(store.save_all([(r, r.raw) for r in bounces], provider=profile.name))
-    results = []
-    for item in parsed:
-        if isinstance(item, Rejected):
-            error = {"status": 400, "message": str(item)}
-            if item.parameter:
-                error["parameter"] = item.parameter
-            results.append({"error": error})
-        else:
-            result = next(stored) if item.is_bounce else "acknowledged"
-            tally.outcome(item, result)
-            if result != STORED and item.is_bounce:
-                result = "ignored"  # duplicate or stale: the provider need not know which
-            results.append({"result": result, "messageId": item.message_id})
-    for item in rejected:
-        tally.outcome(item, None)
-    if profile.answer.body is not None:
-        response.status = profile.answer.status
-        response.content_type = profile.answer.content_type
-        return profile.answer.body
-    return {"results": results} if profile.batch else results[0]
-
-
-def _require_token(tokens: tuple[str, ...], given: str | None) -> None:
-    # Compare against every token so the time taken does not tell which one nearly matched.
-    given_bytes = (given or "").encode()
-    matches = [compare_digest(given_bytes, token.encode()) for token in tokens]
-    if given is None or not any(matches):
-        raise json_error(404, "no such endpoint")
-
-
-def _require_auth(settings: Settings) -> None:
-    user, password = parse_auth(request.get_header("Authorization", "")) or ("", "")
-    expected = settings.api_password
-    valid = expected is not None and compare_digest(
-        user.encode(), settings.api_user.encode()
-    ) & compare_digest(password.encode(), expected.encode())
-    if not valid:
-        raise json_error(
-            401, "valid credentials are required", headers={"WWW-Authenticate": WWW_AUTHENTICATE}
-        )
+def _note_database_error(error: HttpError) -> None:
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("database unavailable: %s", error)
+        request.environ["smsbounce.database_error"] = True  # counted by buffer.metrics

@@ -16,14 +16,12 @@ from playhouse.db_url import connect as connect_url
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
+from .errors import DatabaseUnavailable
+
 SCHEMES = ("sqlite", "postgres", "postgresql")
 
 # What a broken, locked, slow or missing database raises; answered with 503 so senders retry.
 UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
-
-
-class DatabaseUnavailable(Exception):
-    """The database did not answer in time or refused the work; nothing was written."""
 
 
 class UnsupportedDatabaseUrl(ValueError):

@@ -1,78 +1,108 @@
-"""The one JSON error shape (contracts/schemas/error.schema.json) and what maps onto it.
-
-``{"error": {"status": 400, "message": "msisdn is required", "parameter": "msisdn"}}``
+"""The buffer's errors. Each carries its HTTP status and the word ``/metrics`` counts a
+rejected report under (``reason``), so one exception decides both (shape: plumbing.web).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
-from bottle import HTTPError, HTTPResponse, request, response
-
-from .db import DatabaseUnavailable
-from .reports import InvalidParameter
-from .request_params import QueryTooLong
+from smsbounce.plumbing.web import (
+    BadRequest,
+    HttpError,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    json_response,
+    router_error_handler,
+)
 
 RETRY_AFTER_SECONDS = 30
+WWW_AUTHENTICATE = 'Basic realm="smsbounce", charset="UTF-8"'
 
 log = logging.getLogger("smsbounce.buffer")
 
-_ROUTER_MESSAGES = {
-    404: "no such endpoint",
-    405: "method not allowed",
-    500: "internal error; the request was not processed",
-}
+__all__ = [
+    "BadSignature",
+    "BodyTooLarge",
+    "DatabaseUnavailable",
+    "HttpError",
+    "InvalidParameter",
+    "MethodNotAllowed",
+    "QueryTooLong",
+    "UnknownProvider",
+    "UnknownToken",
+    "UnsupportedMediaType",
+    "credentials_required",
+    "router_error",
+]
 
 
-def error_body(status: int, message: str, parameter: str | None = None) -> str:
-    error = {"status": status, "message": message}
-    if parameter:
-        error["parameter"] = parameter
-    return json.dumps({"error": error})
+class InvalidParameter(BadRequest):
+    """A request parameter is missing or malformed; ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message, parameter)
 
 
-def json_error(
-    status: int, message: str, parameter: str | None = None, headers: dict | None = None
-) -> HTTPResponse:
-    return HTTPResponse(
-        error_body(status, message, parameter),
-        status=status,
-        headers={"Content-Type": "application/json", **(headers or {})},
+class QueryTooLong(HttpError):
+    status, reason = 414, "too_long"
+
+
+class BodyTooLarge(HttpError):
+    status, reason = 413, "too_large"
+
+
+class UnsupportedMediaType(HttpError):
+    status, reason = 415, "media_type"
+
+
+class BadSignature(HttpError):
+    """The provider's signature over the request does not verify."""
+
+    status, reason = 403, "signature"
+
+
+class UnknownToken(NotFound):
+    """A missing or wrong ingest token: answered like a path that does not exist."""
+
+    reason = "token"
+
+    def __init__(self):
+        super().__init__("no such endpoint")
+
+
+class UnknownProvider(NotFound):
+    reason = "unknown_provider"
+
+
+class DatabaseUnavailable(HttpError):
+    """The database did not answer in time or refused the work; nothing was written.
+
+    The message is the cause, for logs and commands; the answer only says to retry, so the
+    provider does and the report is not lost.
+    """
+
+    status, reason = 503, "database_unavailable"
+
+    def response(self):
+        return json_response(
+            503,
+            "the database is unavailable; nothing was stored, retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+def credentials_required() -> Unauthorized:
+    return Unauthorized(
+        "valid credentials are required", headers={"WWW-Authenticate": WWW_AUTHENTICATE}
     )
 
 
-def json_errors(callback):
-    """Bottle plugin: turn what a route raises into the JSON error answer."""
-
-    def wrapper(*args, **kwargs):
-        try:
-            return callback(*args, **kwargs)
-        except InvalidParameter as exc:
-            return json_error(400, str(exc), exc.parameter)
-        except QueryTooLong as exc:
-            return json_error(414, str(exc))
-        except DatabaseUnavailable as exc:
-            log.warning("database unavailable: %s", exc)
-            request.environ["smsbounce.database_error"] = True  # counted by buffer.metrics
-            # Nothing was acknowledged: the provider retries and the report is not lost.
-            return json_error(
-                503,
-                "the database is unavailable; nothing was stored, retry later",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-
-    return wrapper
-
-
-def router_error(error: HTTPError) -> str:
-    """Bottle's own errors (unknown path, wrong method, uncaught exception) as JSON.
-
-    They bypass plugins, so the body is serialised here; Bottle has already copied the error's
-    status and headers (e.g. ``Allow``) onto the response.
-    """
-    if error.status_code >= 500 and error.exception is not None:
-        log.error("unhandled error", exc_info=error.exception)
-    message = _ROUTER_MESSAGES.get(error.status_code, error.status_line)
-    response.content_type = "application/json"
-    return error_body(error.status_code, message)
+router_error = router_error_handler(
+    {
+        404: "no such endpoint",
+        405: "method not allowed",
+        500: "internal error; the request was not processed",
+    },
+    log,
+)

@@ -9,9 +9,6 @@ one process) each app counts in a registry of its own.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from bottle import HTTPResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,21 +18,10 @@ from prometheus_client import (
     multiprocess,
 )
 
-from .db import DatabaseUnavailable
+from .errors import UnknownProvider
 from .providers import Rejected
-from .reports import InvalidParameter, Outcome
-from .request_params import QueryTooLong
+from .reports import Outcome, Result
 
-# Why a report was not taken, from the answer it got.
-REJECTED_BY_STATUS = {
-    400: "invalid",
-    403: "signature",
-    404: "token",
-    405: "method",
-    413: "too_large",
-    414: "too_long",
-    415: "media_type",
-}
 IGNORED_BY_OUTCOME = {Outcome.DELIVERED: "success", Outcome.INTERMEDIATE: "intermediate"}
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -120,62 +106,36 @@ class Metrics:
         if environ.get("smsbounce.database_error"):
             self.database_errors.labels("request").inc()
 
-    @contextmanager
-    def ingest(self, provider: str):
-        """Count one ingest request: ``tally.parsed(items)`` once its reports are known,
-        ``tally.outcome(item, result)`` per report answered."""
-        tally = _Tally(self, provider)
-        try:
-            yield tally
-        except Exception as exc:
-            tally.failed(_reason(exc))
-            raise
-        else:
-            tally.received()
+    def count_ingest(self, taken) -> None:
+        """Count one ingest request from what became of it (``ingest.Taken``): every report it
+        carried is received, then stored, ignored or rejected with the error's reason."""
+        provider = taken.provider
+        self.received.labels(provider).inc(len(taken.items) or 1)
+        if taken.error is not None:
+            for item in taken.items or [None]:
+                self._reject(
+                    provider, "invalid" if isinstance(item, Rejected) else taken.error.reason
+                )
+            return
+        for item, result in zip(taken.items, taken.results, strict=True):
+            if result is None:
+                self._reject(provider, "invalid")
+            elif result is Result.STORED:
+                self.stored.labels(provider, item.outcome.value).inc()
+                self.on_outcome(f"stored:{item.outcome.value}")
+            else:
+                reason = (
+                    result.value
+                    if result in (Result.DUPLICATE, Result.STALE)
+                    else IGNORED_BY_OUTCOME[item.outcome]
+                )
+                self.ignored.labels(provider, reason).inc()
+                self.on_outcome(f"ignored:{reason}")
 
+    def count_unknown_provider(self) -> None:
+        # Not labelled with the name: a caller must not be able to invent metric series.
+        self.rejected.labels("unknown", UnknownProvider.reason).inc()
 
-class _Tally:
-    def __init__(self, metrics: Metrics, provider: str):
-        self.metrics, self.provider = metrics, provider
-        self.items: list | None = None
-
-    def parsed(self, items: list) -> None:
-        self.items = items
-
-    def outcome(self, item, result: str) -> None:
-        m, provider = self.metrics, self.provider
-        if isinstance(item, Rejected):
-            m.rejected.labels(provider, "invalid").inc()
-            m.on_outcome("rejected:invalid")
-        elif result == "stored":
-            m.stored.labels(provider, item.outcome.value).inc()
-            m.on_outcome(f"stored:{item.outcome.value}")
-        else:
-            reason = (
-                result if result in ("duplicate", "stale") else IGNORED_BY_OUTCOME[item.outcome]
-            )
-            m.ignored.labels(provider, reason).inc()
-            m.on_outcome(f"ignored:{reason}")
-
-    def received(self) -> None:
-        self.metrics.received.labels(self.provider).inc(len(self.items) if self.items else 1)
-
-    def failed(self, reason: str) -> None:
-        """The request was answered with an error: every report it carried is rejected."""
-        self.received()
-        for item in self.items or [None]:
-            why = "invalid" if isinstance(item, Rejected) else reason
-            self.metrics.rejected.labels(self.provider, why).inc()
-            self.metrics.on_outcome(f"rejected:{why}")
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, HTTPResponse):
-        return REJECTED_BY_STATUS.get(exc.status_code, str(exc.status_code))
-    if isinstance(exc, InvalidParameter):
-        return "invalid"
-    if isinstance(exc, QueryTooLong):
-        return "too_long"
-    if isinstance(exc, DatabaseUnavailable):
-        return "database_unavailable"
-    return "error"
+    def _reject(self, provider: str, reason: str) -> None:
+        self.rejected.labels(provider, reason).inc()
+        self.on_outcome(f"rejected:{reason}")

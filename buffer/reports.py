@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from .errors import InvalidParameter
+
 MESSAGE_ID_MAX = 64
 RECIPIENT_MAX = 25
 STATUS_TEXT_MAX = 250
@@ -30,14 +32,6 @@ _STATUS_CODE = re.compile(r"[0oO][xX]([0-9A-Fa-f]{4})(?![0-9A-Za-z])\s*(.*)", re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-class InvalidParameter(ValueError):
-    """A request parameter is missing or malformed; ``parameter`` names it."""
-
-    def __init__(self, parameter: str, message: str):
-        self.parameter = parameter
-        super().__init__(message)
-
-
 class Outcome(Enum):
     """What a report says about a message, weakest first (SPEC §4 ranks them in this order)."""
 
@@ -49,6 +43,20 @@ class Outcome(Enum):
     @property
     def is_bounce(self) -> bool:
         return self in (Outcome.TEMPORARY, Outcome.PERMANENT)
+
+
+class Result(str, Enum):
+    """What became of one report. A provider is only told ``answer``: whether its bounce was a
+    duplicate (same rank and event time as the stored one) or stale (weaker or older) is ours."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    ACKNOWLEDGED = "acknowledged"  # a success or progress report: never stored
+
+    @property
+    def answer(self) -> str:
+        return "ignored" if self in (Result.DUPLICATE, Result.STALE) else self.value
 
 
 def normalise_code(code: str) -> str:

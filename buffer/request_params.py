@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
-from .reports import InvalidParameter, parse_utc
+from .errors import InvalidParameter, QueryTooLong
+from .reports import parse_utc
 
 MAX_QUERY_LENGTH = 2048
 MAX_PARAMETERS = 16
@@ -19,10 +20,6 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 64
 MAX_PAGE = 9_999_999
 SOURCE_SYSTEM_MAX = 100
-
-
-class QueryTooLong(ValueError):
-    """Answered with 414."""
 
 
 def parse_query(raw: str) -> dict[str, str]:

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from smsbounce import contracts
+from smsbounce.plumbing.env import Env, SettingsError
 
 from . import cloudfoundry
 from .reports import StatusTable
@@ -22,10 +23,6 @@ from .reports import StatusTable
 DEFAULT_DATABASE_URL = "sqlite:///smsbounce.db"
 DEFAULT_API_USER = "marketing"
 ENVIRONMENTS = ("production", "test")
-
-
-class SettingsError(ValueError):
-    """A configuration value is unusable; the message names the variable and the problem."""
 
 
 def load_status_table(path: str | Path | None = None) -> StatusTable:
@@ -108,9 +105,9 @@ class Settings:
             db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", 10.0, low=0.1, high=600),
             provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", "UTC"),
             status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
-            provider_files=env.paths("SMSBOUNCE_PROVIDER_FILES"),
+            provider_files=env.items("SMSBOUNCE_PROVIDER_FILES"),
             twilio_auth_token=env.text("SMSBOUNCE_TWILIO_AUTH_TOKEN"),
-            public_url=env.url("SMSBOUNCE_PUBLIC_URL"),
+            public_url=(env.url("SMSBOUNCE_PUBLIC_URL") or "").rstrip("/") or None,
             # On Cloud Foundry the router reaches the app on the container's interface.
             host=env.text("SMSBOUNCE_HOST") or ("0.0.0.0" if on_cf else "127.0.0.1"),  # noqa: S104
             port=env.integer("PORT", 8080, low=0, high=65535),
@@ -118,7 +115,9 @@ class Settings:
             threads=env.integer("SMSBOUNCE_THREADS", 8, low=1, high=256),
             log_phone_numbers=env.flag("SMSBOUNCE_LOG_PHONE_NUMBERS"),
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
-            retention_days=env.optional_number("SMSBOUNCE_RETENTION_DAYS", low=1, high=36600),
+            retention_days=env.optional_number(
+                "SMSBOUNCE_RETENTION_DAYS", low=1, high=36600, unit="days"
+            ),
             purge_interval=env.number("SMSBOUNCE_PURGE_INTERVAL", 0.0, low=0, high=7 * 86400),
             migrate_on_start=env.flag("SMSBOUNCE_MIGRATE_ON_START", default=True),
             on_cloud_foundry=on_cf,
@@ -157,50 +156,8 @@ class Settings:
             )
 
 
-class _Env:
-    """Typed reads of environment variables; every failure names the variable."""
-
-    def __init__(self, environ: Mapping[str, str]):
-        self._environ = environ
-
-    def text(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        value = (self.text(name) or str(default)).lower()
-        if value in ("1", "true", "yes", "on"):
-            return True
-        if value in ("0", "false", "no", "off"):
-            return False
-        raise SettingsError(f"{name} must be true or false, not {value!r}.")
-
-    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
-        return _in_range(name, value, low, high)
-
-    def number(
-        self, name: str, default: float, *, low: float, high: float, unit: str = "seconds"
-    ) -> float:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a number of {unit}, not {raw!r}.") from None
-        return _in_range(name, value, low, high)
-
-    def optional_number(self, name: str, *, low: float, high: float) -> float | None:
-        if self.text(name) is None:
-            return None
-        return self.number(name, 0.0, low=low, high=high, unit="days")
+class _Env(Env):
+    """The buffer's own kinds of value, on top of the shared readers."""
 
     def bound_database(self, name: str, service: str | None) -> str | None:
         raw = self.text(name)
@@ -211,33 +168,8 @@ class _Env:
         except cloudfoundry.VcapError as exc:
             raise SettingsError(str(exc)) from None
 
-    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in allowed:
-            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
-        return value
-
-    def timezone(self, name: str, default: str) -> str:
-        value = self.text(name) or default
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                f"{name} must be an IANA time zone such as UTC or Europe/Berlin, not {value!r}."
-            ) from None
-        return value
-
-    def paths(self, name: str) -> tuple[str, ...]:
-        return tuple(p.strip() for p in (self.text(name) or "").split(",") if p.strip())
-
-    def url(self, name: str) -> str | None:
-        value = self.text(name)
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise SettingsError(f"{name} must start with http:// or https://, not {value!r}.")
-        return value.rstrip("/") if value else None
-
     def tokens(self, name: str) -> tuple[str, ...]:
-        tokens = tuple(t.strip() for t in (self.text(name) or "").split(",") if t.strip())
+        tokens = self.items(name)
         for token in tokens:
             if len(token) < 16 or not token.replace("-", "").replace("_", "").isalnum():
                 raise SettingsError(
@@ -245,9 +177,3 @@ class _Env:
                     "'-' or '_' (it is part of a URL and guards an unauthenticated endpoint)."
                 )
         return tokens
-
-
-def _in_range(name, value, low, high):
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
-    return value

@@ -12,14 +12,11 @@ from datetime import datetime
 from peewee import EXCLUDED, Case, Database, Tuple, fn
 
 from . import db, migrations, models
-from .reports import Outcome, Report, to_status_item
+from .reports import Outcome, Report, Result, to_status_item
 
 MARKED_WINDOWS = 64  # settled windows whose page starts a process remembers
 
-# What became of a bounce: stored, or ignored as a duplicate (same rank and event time as the
-# stored one) or as stale (weaker or older); both ignored kinds are answered "ignored".
-STORED, DUPLICATE, STALE = "stored", "duplicate", "stale"
-IGNORED = (DUPLICATE, STALE)
+STORED, DUPLICATE, STALE = Result.STORED, Result.DUPLICATE, Result.STALE
 
 
 def _micros(moment: datetime) -> int:
@@ -82,11 +79,11 @@ class Store:
     def close(self) -> None:
         self.database.close_all()
 
-    def save(self, report: Report, *, provider: str = "di", raw: str | None = None) -> str:
+    def save(self, report: Report, *, provider: str = "di", raw: str | None = None) -> Result:
         """Store one bounce; see ``save_all``."""
         return self.save_all([(report, raw)], provider=provider)[0]
 
-    def save_all(self, reports: list[tuple[Report, str | None]], *, provider: str) -> list[str]:
+    def save_all(self, reports: list[tuple[Report, str | None]], *, provider: str) -> list[Result]:
         """Store bounces in one transaction; STORED, DUPLICATE or STALE for each, in order.
 
         A bounce replaces the stored one for its message only if it is more significant:
@@ -106,7 +103,7 @@ class Store:
                 results.append(self._upsert(model, report, provider, raw))
         return results
 
-    def _upsert(self, model, report: Report, provider: str, raw: str | None) -> str:
+    def _upsert(self, model, report: Report, provider: str, raw: str | None) -> Result:
         # Taken inside the transaction: on SQLite after the write lock is held.
         row = {
             model.message_id: report.message_id,

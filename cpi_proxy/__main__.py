@@ -6,7 +6,8 @@ import logging
 import os
 
 import click
-from gunicorn.app.base import BaseApplication
+
+from smsbounce.plumbing.serving import run_gunicorn
 
 from .app import create_app
 from .settings import Settings, SettingsError
@@ -18,19 +19,6 @@ _OPTION_VARIABLES = {
     "host": "SMSBOUNCE_CPI_HOST",
     "port": "SMSBOUNCE_CPI_PORT",
 }
-
-
-class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict):
-        self._app, self._options = app, options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self._app
 
 
 def _announce(settings: Settings):
@@ -53,7 +41,7 @@ def _announce(settings: Settings):
 
 def run(settings: Settings) -> None:
     """Serve until SIGTERM / Ctrl-C (gunicorn lets running requests finish)."""
-    _Gunicorn(
+    run_gunicorn(
         create_app(settings),
         {
             "bind": f"{settings.host}:{settings.port}",
@@ -66,7 +54,7 @@ def run(settings: Settings) -> None:
             "when_ready": _announce(settings),
             "loglevel": "warning",
         },
-    ).run()
+    )
 
 
 @click.command(name="cpi-proxy")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hmac import compare_digest
+from bottle import Bottle, HTTPResponse, request
 
-from bottle import Bottle, HTTPResponse, parse_auth, request
+from smsbounce.plumbing.web import basic_auth_user, json_response
 
-from .errors import failed_exchange, json_error, router_error
+from .errors import failed_exchange, router_error
 from .iflows import (
     MAX_PACKAGE_BYTES,
     BadPackage,
@@ -27,25 +27,22 @@ def create_app(settings: Settings) -> Bottle:
     app.default_error_handler = router_error
     context = settings.ssl_context()
     users = {user.name: user for user in settings.users}
+    passwords = {user.name: user.password for user in settings.users}
     addresses = {settings.status_path, settings.send_path}
-    # Compared against when the user is unknown, so the answer time does not reveal user names.
-    unknown_password = b"\0" * 32
 
     @app.hook("before_request")
     def authorize():
         # As on a CPI tenant, authentication comes first (even for unknown addresses: the
         # tenant's front door checks it), the role is checked by the addressed iFlow.
-        name, password = parse_auth(request.get_header("Authorization", "")) or ("", "")
-        user = users.get(name)
-        expected = user.password.encode() if user else unknown_password
-        if not (compare_digest(password.encode(), expected) and user is not None):
-            raise json_error(
+        name = basic_auth_user(request.get_header("Authorization", ""), passwords)
+        if name is None:
+            raise json_response(
                 401,
                 "valid credentials are required",
                 headers={"WWW-Authenticate": WWW_AUTHENTICATE},
             )
-        if request.path in addresses and settings.role not in user.roles:
-            raise json_error(403, f"user {name!r} does not have the role {settings.role}")
+        if request.path in addresses and settings.role not in users[name].roles:
+            raise json_response(403, f"user {name!r} does not have the role {settings.role}")
 
     @app.get(settings.status_path)
     def status():
@@ -61,11 +58,11 @@ def create_app(settings: Settings) -> Bottle:
     def send():
         """A package of messages → one DI order each; 400 for a package breaking the contract."""
         if request.content_length > MAX_PACKAGE_BYTES:
-            return json_error(413, f"the package is larger than {MAX_PACKAGE_BYTES} bytes")
+            return json_response(413, f"the package is larger than {MAX_PACKAGE_BYTES} bytes")
         try:
             package = read_package(request.body.read())
         except BadPackage as exc:
-            return json_error(400, str(exc), exc.parameter)
+            return json_response(400, str(exc), exc.parameter)
         try:
             return send_package(settings, context, package)
         except TargetFailed as exc:

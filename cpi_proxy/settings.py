@@ -13,7 +13,8 @@ import secrets
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from smsbounce.plumbing.env import Env, SettingsError
 
 DEFAULT_USER = "marketing"
 DEFAULT_ROLE = "ESBMessaging.send"
@@ -27,10 +28,6 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ADDRESS = re.compile(r"/[A-Za-z0-9._~/-]+")
-
-
-class SettingsError(ValueError):
-    """A configuration value is unusable; the message names the variable and the problem."""
 
 
 @dataclass(frozen=True)
@@ -103,18 +100,11 @@ class Settings:
             password=secrets.token_urlsafe(18) if generated else password,
             roles=env.roles("SMSBOUNCE_CPI_USER_ROLES", default=role),
         )
-        provider_user = env.text("SMSBOUNCE_CPI_PROVIDER_USER")
-        provider_password = env.text("SMSBOUNCE_CPI_PROVIDER_PASSWORD")
-        if (provider_user is None) != (provider_password is None):
-            missing = (
-                "SMSBOUNCE_CPI_PROVIDER_PASSWORD"
-                if provider_password is None
-                else "SMSBOUNCE_CPI_PROVIDER_USER"
-            )
-            raise SettingsError(
-                f"{missing} is not set: set both SMSBOUNCE_CPI_PROVIDER_USER and "
-                "SMSBOUNCE_CPI_PROVIDER_PASSWORD (the provider account's credentials)."
-            )
+        provider_user, provider_password = env.both_or_neither(
+            "SMSBOUNCE_CPI_PROVIDER_USER",
+            "SMSBOUNCE_CPI_PROVIDER_PASSWORD",
+            "(the provider account's credentials)",
+        )
         connect, read = env.timeout("SMSBOUNCE_CPI_TIMEOUT")
         settings = cls(
             buffer_url=env.url("SMSBOUNCE_CPI_BUFFER_URL", required=True),
@@ -151,64 +141,15 @@ class Settings:
         return settings
 
 
-class _Env:
-    """Typed reads of environment variables; every failure names the variable."""
-
-    def __init__(self, environ: Mapping[str, str]):
-        self._environ = environ
-
-    def text(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
-
-    def required(self, name: str, why: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise SettingsError(f"{name} is not set: {why}.")
-        return value
-
-    def url(self, name: str, *, required: bool = False) -> str | None:
-        value = self.text(name)
-        if value is None:
-            if required:
-                raise SettingsError(f"{name} is not set: give the target's http(s) URL.")
-            return None
-        parts = urlsplit(value)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.fragment
-            or parts.username is not None
-            or _CONTROL.search(value)
-        ):
-            raise SettingsError(
-                f"{name} must be an http(s) URL with a host, without credentials or #fragment, "
-                f"not {value!r}."
-            )
-        try:
-            parts.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError:
-            raise SettingsError(f"{name} has an invalid port: {value!r}.") from None
-        return value
+class _Env(Env):
+    """The proxy's own kinds of value, on top of the shared readers."""
 
     def roles(self, name: str, *, default: str) -> frozenset[str]:
-        raw = self._environ.get(name)
+        raw = self.raw(name)
         if raw is None:
             return frozenset({default})
         # Set but empty is meaningful: a user without roles (answers 403 on every address).
         return frozenset(role.strip() for role in raw.split(",") if role.strip())
-
-    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
-        raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
-        if not low <= value <= high:
-            raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
-        return value
 
     def timeout(self, name: str) -> tuple[float, float]:
         """``60`` (connect and read) or ``10,60`` (connect, read), in seconds."""

@@ -21,11 +21,10 @@ from smsbounce.buffer.store import Store
 from smsbounce.cpi_proxy.app import create_app as create_proxy
 from smsbounce.cpi_proxy.settings import Settings as ProxySettings
 from smsbounce.cpi_proxy.settings import User
+from smsbounce.plumbing.serving import LocalServer
 from smsbounce.simulators.di.app import create_app as create_di_sim
 from smsbounce.simulators.di.scenario import load_scenario
 from smsbounce.simulators.di.settings import Settings as DISettings
-
-from .local_server import LocalServer
 
 # Small enough for a quick demo, larger than the database timeout as the buffer requires: a
 # write that takes its full second still commits before a poll can pass over its receive time.

@@ -11,7 +11,7 @@ import pytest
 from smsbounce.buffer.app import create_app
 from smsbounce.buffer.settings import Settings
 from smsbounce.buffer.store import Store
-from tests.live_server import LiveServer
+from smsbounce.plumbing.serving import LocalServer
 
 PG_URL_VARIABLE = "SMSBOUNCE_TEST_PG_URL"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -93,10 +93,10 @@ def start_buffer():
     """Start buffers from settings; every one is stopped (and its pool closed) at teardown."""
     started = []
 
-    def start(settings: Settings, clock=None) -> LiveServer:
+    def start(settings: Settings, clock=None) -> LocalServer:
         store = Store.open(settings, clock)
         store.create_tables()
-        server = LiveServer(create_app(settings, store))
+        server = LocalServer(create_app(settings, store))
         server.store = store
         server.auth = (settings.api_user, settings.api_password)
         started.append(server)

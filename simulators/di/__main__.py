@@ -47,7 +47,7 @@ def main(host, port, scenario, seed, first_order_id, profile, batch):
     """Simulate SAP Digital Interconnect: POST /cmn/<account>/<account>.sms, reports to each
     AckReplyAddress, ground truth under /_sim/. Stops on Ctrl-C or SIGTERM."""
     # Imported here so `smsbounce --help` does not load the server.
-    from .server import Server
+    from smsbounce.plumbing.serving import LocalServer
 
     try:
         settings = Settings.from_env(os.environ)
@@ -70,7 +70,7 @@ def main(host, port, scenario, seed, first_order_id, profile, batch):
 
     app = create_app(settings)
     try:
-        server = Server(app, settings.host, settings.port)
+        server = LocalServer(app, settings.host, settings.port)
     except OSError as exc:
         app.simulator.close()
         raise click.ClickException(
@@ -80,7 +80,6 @@ def main(host, port, scenario, seed, first_order_id, profile, batch):
     # shutdown(), which must not run on the serving thread.
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server.start()
     credentials = "credentials required" if settings.user else "any credentials"
     click.echo(f"smsbounce di-sim listening on {server.url} (seed {settings.seed})")
     click.echo(f"  send:    POST {server.url}/cmn/<account>/<account>.sms ({credentials})")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from hmac import compare_digest
 
 from bottle import Bottle, HTTPResponse, parse_auth, request
+
+from smsbounce.plumbing.web import basic_auth_user
 
 from .ini import DIError, error_answer, order_answer, parse_send
 from .settings import Settings
@@ -85,10 +86,10 @@ def _authenticate(settings: Settings, account: str) -> None:
         raise DIError("600F", "basic authentication is required")
     if settings.user is None:
         return
-    user, password = credentials
-    ok_user = compare_digest(user.encode(), settings.user.encode())
-    ok_password = compare_digest(password.encode(), (settings.password or "").encode())
-    if not (ok_user and ok_password and account == settings.user):
+    user = basic_auth_user(
+        request.headers.get("Authorization", ""), {settings.user: settings.password}
+    )
+    if user is None or account != user:
         raise DIError("600F", "wrong user, password or account")
 
 

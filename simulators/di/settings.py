@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from smsbounce.plumbing.env import Env, SettingsError
 
 from .formats import FORMATS
 from .scenario import Scenario, ScenarioError, load_scenario
-
-
-class SettingsError(ValueError):
-    """A configuration value is unusable; the message names the variable and the problem."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +39,6 @@ class Settings:
     # Infobip only: up to this many reports per request (1: one report per request).
     batch: int = 1
 
-    def __post_init__(self):
-        if self.profile not in FORMATS:
-            raise SettingsError(
-                f"the profile must be one of {', '.join(FORMATS)}, not {self.profile!r}."
-            )
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -55,39 +47,25 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from ``SMSBOUNCE_DI_*`` variables (see docs/simulators-di.md)."""
 
-        def text(name: str) -> str | None:
-            value = environ.get(name, "").strip()
-            return value or None
-
-        user, password = text("SMSBOUNCE_DI_USER"), text("SMSBOUNCE_DI_PASSWORD")
-        if (user is None) != (password is None):
-            missing = "SMSBOUNCE_DI_PASSWORD" if password is None else "SMSBOUNCE_DI_USER"
-            raise SettingsError(
-                f"{missing} is not set: set both SMSBOUNCE_DI_USER and SMSBOUNCE_DI_PASSWORD "
-                "to require these credentials, or neither to accept any."
-            )
-        timezone = text("SMSBOUNCE_DI_TIMEZONE") or "UTC"
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                "SMSBOUNCE_DI_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin, "
-                f"not {timezone!r}."
-            ) from None
-        first = _integer(text, "SMSBOUNCE_DI_FIRST_ORDER_ID", None, 1, 10**18)
+        env = Env(environ)
+        user, password = env.both_or_neither(
+            "SMSBOUNCE_DI_USER",
+            "SMSBOUNCE_DI_PASSWORD",
+            "to require these credentials, or neither to accept any",
+        )
         return cls(
             user=user,
             password=password,
-            scenario=scenario_from(text("SMSBOUNCE_DI_SCENARIO"), "SMSBOUNCE_DI_SCENARIO"),
-            seed=_integer(text, "SMSBOUNCE_DI_SEED", 0, 0, 2**63),
-            first_order_id=first,
-            timezone=timezone,
-            workers=_integer(text, "SMSBOUNCE_DI_WORKERS", 8, 1, 256),
-            host=text("SMSBOUNCE_DI_HOST") or "127.0.0.1",
-            port=_integer(text, "SMSBOUNCE_DI_PORT", 8090, 0, 65535),
-            profile=profile_from(text("SMSBOUNCE_DI_PROFILE") or "di", "SMSBOUNCE_DI_PROFILE"),
-            twilio_auth_token=text("SMSBOUNCE_DI_TWILIO_AUTH_TOKEN"),
-            batch=_integer(text, "SMSBOUNCE_DI_BATCH", 1, 1, 100),
+            scenario=scenario_from(env.text("SMSBOUNCE_DI_SCENARIO"), "SMSBOUNCE_DI_SCENARIO"),
+            seed=env.integer("SMSBOUNCE_DI_SEED", 0, low=0, high=2**63),
+            first_order_id=env.integer("SMSBOUNCE_DI_FIRST_ORDER_ID", None, low=1, high=10**18),
+            timezone=env.timezone("SMSBOUNCE_DI_TIMEZONE"),
+            workers=env.integer("SMSBOUNCE_DI_WORKERS", 8, low=1, high=256),
+            host=env.text("SMSBOUNCE_DI_HOST") or "127.0.0.1",
+            port=env.integer("SMSBOUNCE_DI_PORT", 8090, low=0, high=65535),
+            profile=profile_from(env.text("SMSBOUNCE_DI_PROFILE") or "di", "SMSBOUNCE_DI_PROFILE"),
+            twilio_auth_token=env.text("SMSBOUNCE_DI_TWILIO_AUTH_TOKEN"),
+            batch=env.integer("SMSBOUNCE_DI_BATCH", 1, low=1, high=100),
         )
 
 
@@ -104,16 +82,3 @@ def scenario_from(path: str | None, source: str) -> Scenario:
         return load_scenario(path)
     except ScenarioError as exc:
         raise SettingsError(f"{source}: {exc}") from exc
-
-
-def _integer(text, name: str, default, low: int, high: int):
-    raw = text(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, not {value}.")
-    return value

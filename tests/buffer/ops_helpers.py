@@ -188,14 +188,14 @@ def make_screenshot(path: str) -> None:
 
     from smsbounce.buffer.app import create_app
     from smsbounce.buffer.store import Store
+    from smsbounce.plumbing.serving import LocalServer
     from tests.conftest import settings_for
-    from tests.live_server import LiveServer
 
     with _tempfile.TemporaryDirectory() as folder:
         settings = settings_for(f"sqlite:///{folder}/status.db")
         store = Store.open(settings)
         store.create_tables()
-        with LiveServer(create_app(settings, store)) as server:
+        with LocalServer(create_app(settings, store)) as server:
             fill_for_status_page(requests.Session(), server)
             browse(server.url + "/", (settings.api_user, settings.api_password), screenshot=path)
         store.close()

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from smsbounce.buffer.app import create_app
+from smsbounce.plumbing.serving import LocalServer
 from tests.conftest import API_PASSWORD, API_USER, settings_for
 from tests.helpers import TcpProxy, all_bounces, assert_json_error, ingest, report_query
-from tests.live_server import LiveServer
 
 
 def deliver(server, message_id):
@@ -38,7 +38,7 @@ def test_sqlite_locked_by_another_writer_answers_503_then_recovers(start_buffer,
 
 def test_sqlite_file_that_cannot_be_opened_answers_503(tmp_path):
     settings = settings_for(f"sqlite:///{tmp_path / 'no-such-directory' / 'buffer.db'}")
-    with LiveServer(create_app(settings)) as server:
+    with LocalServer(create_app(settings)) as server:
         assert requests.get(server.url + "/healthz").json() == {"status": "ok"}
         assert_unavailable(requests.get(server.url + "/readyz"))
         assert_unavailable(deliver(server, "x"))

@@ -6,10 +6,10 @@ import dataclasses
 import requests
 
 from smsbounce.buffer.app import create_app
+from smsbounce.plumbing.serving import LocalServer
 from tests.buffer.ops_helpers import scrape, value
 from tests.conftest import settings_for
 from tests.helpers import assert_json_error, ingest, report_query, send
-from tests.live_server import LiveServer
 from tests.serve_process import ServeProcess
 
 TOKEN = "metrics-token-0123456789"
@@ -85,7 +85,7 @@ def test_bounces_served_and_latency_per_route(buffer_server):
 
 def test_database_errors_are_counted(tmp_path):
     settings = settings_for(f"sqlite:///{tmp_path / 'missing-dir' / 'b.db'}")
-    with LiveServer(create_app(settings)) as server:
+    with LocalServer(create_app(settings)) as server:
         server.auth = (settings.api_user, settings.api_password)
         assert_json_error(ingest(requests, server, report_query()), 503)
         assert_json_error(requests.get(server.url + "/readyz"), 503)

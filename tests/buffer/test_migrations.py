@@ -10,6 +10,7 @@ import requests
 from smsbounce.buffer import db, migrations
 from smsbounce.buffer.app import create_app
 from smsbounce.buffer.store import Store
+from smsbounce.plumbing.serving import LocalServer
 from tests.buffer.ops_helpers import (
     FRESH_BACKENDS,
     fresh_database,
@@ -19,7 +20,6 @@ from tests.buffer.ops_helpers import (
 )
 from tests.conftest import settings_for
 from tests.helpers import assert_json_error, send
-from tests.live_server import LiveServer
 from tests.serve_process import SMSBOUNCE, ServeProcess
 
 
@@ -85,7 +85,7 @@ def test_concurrent_migrations_apply_each_step_once(fresh_db_url):
 def test_readyz_says_ready_only_when_migrated(fresh_db_url):
     legacy_table(fresh_db_url)
     settings = settings_for(fresh_db_url)
-    with LiveServer(create_app(settings)) as server:
+    with LocalServer(create_app(settings)) as server:
         error = assert_json_error(requests.get(server.url + "/readyz"), 503)
         assert "smsbounce migrate" in error["message"]
         database = db.connect(fresh_db_url, 5)
@@ -102,7 +102,7 @@ def test_readyz_refuses_a_schema_newer_than_the_release(db_url):
             "INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)"
         )
     try:
-        with LiveServer(create_app(settings, store)) as server:
+        with LocalServer(create_app(settings, store)) as server:
             error = assert_json_error(requests.get(server.url + "/readyz"), 503)
             assert "newer than this release" in error["message"]
     finally:

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi import checks
 
 from smsbounce.buffer.app import create_app
 from smsbounce.contracts.openapi import openapi
-from tests.live_server import LiveServer
+from smsbounce.plumbing.serving import LocalServer
 
 MAX_EXAMPLES = 40
 CHECKS = [
@@ -65,7 +65,7 @@ def test_every_buffer_route_is_documented_and_served(buffer_settings):
     routes = {f"{route.method} " + re.sub(r"<(\w+)>", r"{\1}", route.rule) for route in app.routes}
     documented = {operation.label for operation in OPERATIONS}
     assert routes == documented
-    with LiveServer(app) as server:
+    with LocalServer(app) as server:
         served = requests.get(server.url + "/openapi.json").json()
     assert served["openapi"] == "3.1.0"
     assert {f"GET {p}" for p, ops in served["paths"].items() if "get" in ops} == {

@@ -6,10 +6,10 @@ import struct
 import requests
 
 from smsbounce.buffer.app import create_app
+from smsbounce.plumbing.serving import LocalServer
 from tests.buffer.ops_helpers import browse, fill_for_status_page, visible_text
 from tests.conftest import settings_for
 from tests.helpers import assert_json_error
-from tests.live_server import LiveServer
 
 NUMBERS = ("+4915112345678", "+4917098765432", "+4915255501234", "+4915112340000")
 
@@ -66,7 +66,7 @@ def test_a_person_sees_outcomes_rate_latest_bounces_and_database_state(buffer_se
 
 def test_a_database_that_is_down_is_shown_not_hidden(tmp_path):
     settings = settings_for(f"sqlite:///{tmp_path / 'missing' / 'b.db'}")
-    with LiveServer(create_app(settings)) as server:
+    with LocalServer(create_app(settings)) as server:
         auth = (settings.api_user, settings.api_password)
         assert requests.get(server.url + "/", auth=auth).status_code == 200
         text = visible_text(browse(server.url + "/", auth))

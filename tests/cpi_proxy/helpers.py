@@ -16,7 +16,7 @@ from bottle import Bottle, HTTPResponse, request
 from smsbounce import contracts
 from smsbounce.cpi_proxy.app import create_app
 from smsbounce.cpi_proxy.settings import Settings, User
-from tests.live_server import LiveServer
+from smsbounce.plumbing.serving import LocalServer
 
 MARKETING = ("marketing", "mc-pass")
 NO_ROLE = ("reader", "reader-pass")
@@ -60,7 +60,7 @@ class RecordingTarget:
     reply: object = field(default_factory=lambda: lambda seen: Reply())
     seen: list[Seen] = field(default_factory=list)
     hold: threading.Event | None = None
-    server: LiveServer | None = None
+    server: LocalServer | None = None
 
     def app(self) -> Bottle:
         app = Bottle()
@@ -111,7 +111,7 @@ class Servers:
     """Starts targets and proxies on free ports; ``close()`` stops all of them (fixture)."""
 
     def __init__(self):
-        self._servers: list[LiveServer] = []
+        self._servers: list[LocalServer] = []
         self._holds: list[threading.Event] = []
         self._sockets: list[socket.socket] = []
 
@@ -122,11 +122,11 @@ class Servers:
         if hold:
             target.hold = threading.Event()
             self._holds.append(target.hold)
-        target.server = self._start(LiveServer(target.app(), ssl_context=tls))
+        target.server = self._start(LocalServer(target.app(), ssl_context=tls))
         return target
 
-    def proxy(self, settings: Settings) -> LiveServer:
-        return self._start(LiveServer(create_app(settings)))
+    def proxy(self, settings: Settings) -> LocalServer:
+        return self._start(LocalServer(create_app(settings)))
 
     def refused_url(self) -> str:
         """A URL on a port nothing listens on (bound, then closed)."""
@@ -145,7 +145,7 @@ class Servers:
         self._sockets += [listener, filler]
         return f"http://127.0.0.1:{port}"
 
-    def _start(self, server: LiveServer) -> LiveServer:
+    def _start(self, server: LocalServer) -> LocalServer:
         self._servers.append(server)
         return server
 

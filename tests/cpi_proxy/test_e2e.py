@@ -8,13 +8,13 @@ import pytest
 import requests
 
 from smsbounce import contracts
+from smsbounce.plumbing.serving import LocalServer
 from smsbounce.simulators.di.app import create_app as create_di_sim
 from smsbounce.simulators.di.scenario import Rule
 from smsbounce.simulators.di.settings import Settings as DISettings
 from smsbounce.simulators.di.simulator import Simulator
 from tests.cpi_proxy.helpers import MARKETING, Servers, package, proxy_settings, raw_get
 from tests.helpers import report_query
-from tests.live_server import LiveServer
 from tests.simulators.di.helpers import quiet_scenario, settle
 
 STATUS = "/http/hybris_sms/status"
@@ -36,7 +36,7 @@ def di_sim():
         user=DI_ACCOUNT[0], password=DI_ACCOUNT[1], scenario=scenario, first_order_id=7000
     )
     simulator = Simulator(settings)
-    server = LiveServer(create_di_sim(settings, simulator))
+    server = LocalServer(create_di_sim(settings, simulator))
     yield server
     server.stop()
     simulator.close()

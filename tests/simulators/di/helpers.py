@@ -14,11 +14,11 @@ import requests
 from bottle import Bottle, HTTPResponse, request
 from jsonschema import Draft202012Validator
 
+from smsbounce.plumbing.serving import LocalServer
 from smsbounce.simulators.di.app import create_app
 from smsbounce.simulators.di.scenario import Scenario
 from smsbounce.simulators.di.settings import Settings
 from smsbounce.simulators.di.simulator import Simulator
-from tests.live_server import LiveServer
 
 WAIT = 10.0  # upper bound for any condition a test waits on; never a fixed sleep
 AUTH = ("acme", "pw")
@@ -92,7 +92,7 @@ class Receiver:
                 self._cond.notify_all()
             return HTTPResponse(body if status < 300 else "no", status)
 
-        self.server = LiveServer(app)
+        self.server = LocalServer(app)
         self.url = self.server.url + "/cb"
 
     def wait_for(self, count: int, timeout: float = WAIT) -> list[dict]:
@@ -124,10 +124,10 @@ def start_sim():
     """Start simulators (live servers) from a scenario and Settings fields."""
     started = []
 
-    def start(scenario=None, **fields) -> LiveServer:
+    def start(scenario=None, **fields) -> LocalServer:
         settings = Settings(scenario=scenario or quiet_scenario(), first_order_id=1000, **fields)
         simulator = Simulator(settings)
-        server = LiveServer(create_app(settings, simulator))
+        server = LocalServer(create_app(settings, simulator))
         server.simulator = simulator
         started.append(server)
         return server

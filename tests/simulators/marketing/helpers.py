@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl
 from bottle import Bottle, HTTPResponse, request
 
 from smsbounce import contracts
+from smsbounce.plumbing.serving import LocalServer
 from smsbounce.simulators.marketing.interactions import Interaction, to_interaction
-from tests.live_server import LiveServer
 
 MARKETING = ("marketing", "mc-secret")
 
@@ -53,7 +53,7 @@ class StatusServer:
                 return HTTPResponse(reply[1], reply[0], content_type="text/plain")
             return reply  # Bottle serialises dicts as JSON
 
-        self.server = LiveServer(app)
+        self.server = LocalServer(app)
         self.url = self.server.url + "/status"
 
     def stop(self):
@@ -75,7 +75,7 @@ class SendRoute:
             self.packages.append(package)
             return self.reply(package)
 
-        self.server = LiveServer(app)
+        self.server = LocalServer(app)
         self.url = self.server.url + "/sms"
 
     @staticmethod

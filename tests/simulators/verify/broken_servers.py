@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 from bottle import Bottle, HTTPResponse, parse_auth, request
 
-from tests.live_server import LiveServer
+from smsbounce.plumbing.serving import LocalServer
 
 USER, PASSWORD = "marketing", "broken-but-honest"
 STATUS, INGEST = "/status", "/ingest"
@@ -90,7 +90,7 @@ class ReferenceServer:
             self.records["foreign-1"] = self._row(
                 "foreign-1", "+4915100000000", "0xDB62", "x" * 300, "Permanent", "20240101000000"
             )
-        self.server = LiveServer(self.app())
+        self.server = LocalServer(self.app())
         self.url = self.server.url
 
     @property

@@ -12,10 +12,10 @@ import trustme
 from bottle import Bottle
 
 from smsbounce.cpi_proxy.app import create_app as create_proxy
+from smsbounce.plumbing.serving import LocalServer
 from tests.conftest import API_PASSWORD, API_USER, settings_for
 from tests.cpi_proxy.helpers import MARKETING, proxy_settings
 from tests.helpers import INGEST, all_bounces, send
-from tests.live_server import LiveServer
 from tests.simulators.verify.broken_servers import PASSWORD, USER, ReferenceServer
 from tests.simulators.verify.helpers import verify_cli
 
@@ -55,7 +55,7 @@ def test_our_buffer_behind_the_cpi_proxy_passes_every_check(tmp_path, buffer_ser
         buffer_user=API_USER,
         buffer_password=API_PASSWORD,
     )
-    with LiveServer(create_proxy(settings)) as proxy:
+    with LocalServer(create_proxy(settings)) as proxy:
         status_url = proxy.url + settings.status_path
         code, out, _, document = verify_cli(
             tmp_path, *_args(status_url, MARKETING, buffer_server.url + INGEST)
@@ -137,7 +137,7 @@ def test_a_tls_failure_exits_2(tmp_path):
     ca = trustme.CA()  # not in the system's trust store
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    with LiveServer(Bottle(), ssl_context=context) as server:
+    with LocalServer(Bottle(), ssl_context=context) as server:
         line = _could_not_run(tmp_path, *_args(server.url + STATUS))
     assert line.startswith(f"verify could not run: the TLS handshake with {server.url} failed")
 

@@ -1,0 +1,161 @@
+"""The ingest pipeline, once: request → profile (pure) → reports → store → the provider's answer.
+
+``Ingest.take`` never raises for what a request did: it returns a ``Taken`` saying what the
+request carried, what became of each report, and the answer or the error to send. Metrics are
+counted from that record, not wrapped around the work.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from hmac import compare_digest
+
+from bottle import request, response
+
+from .errors import (
+    BadSignature,
+    BodyTooLarge,
+    HttpError,
+    InvalidParameter,
+    UnknownToken,
+    UnsupportedMediaType,
+)
+from .providers import Incoming, Profile, Rejected
+from .reports import Report, Result
+from .request_params import MAX_BODY_BYTES, MAX_FORM_FIELDS, parse_pairs, parse_query, to_params
+from .settings import Settings
+from .store import Store
+
+
+@dataclass
+class Taken:
+    """One ingest request: its reports as parsed (``Report`` or ``Rejected``), a ``Result`` per
+    report (None for a rejected one), and either the answer or the error to send."""
+
+    provider: str
+    items: list = field(default_factory=list)
+    results: list[Result | None] = field(default_factory=list)
+    answer: object = None
+    error: HttpError | None = None
+
+
+class Ingest:
+    def __init__(self, settings: Settings, store: Store):
+        self.settings, self.store = settings, store
+
+    def take(self, profile: Profile, token: str | None) -> Taken:
+        """Check the capability and the provider's signature, map, store, answer.
+
+        The error is a 400 naming the bad field, 403 for a bad signature, 404 for a missing or
+        wrong token, 413/414/415 for a request too large or of the wrong kind, 503 when nothing
+        could be stored.
+        """
+        taken = Taken(profile.name)
+        try:
+            incoming = read_incoming(self.settings)
+            if self.settings.ingest_tokens or token is not None:
+                _require_token(self.settings.ingest_tokens, token or incoming.token)
+            problem = profile.authenticate(incoming)
+            if problem:
+                raise BadSignature(problem)
+            taken.items = profile.parse(incoming)
+            taken.answer = self._store(profile, taken)
+        except HttpError as exc:
+            taken.error = exc
+        return taken
+
+    def _store(self, profile: Profile, taken: Taken):
+        """Store the bounces of one request in one transaction; answer per report.
+
+        A single-report request that was rejected is a 400 naming the field; a batch answers 200
+        with a result per report unless none could be taken.
+        """
+        parsed = taken.items
+        rejected = [item for item in parsed if isinstance(item, Rejected)]
+        if rejected and (not profile.batch or len(rejected) == len(parsed)):
+            # Refused before the database is touched: bad input is a 400 even during an outage.
+            first = rejected[0]
+            prefix = "" if not profile.batch else "no report could be taken: "
+            raise InvalidParameter(first.parameter, prefix + str(first))
+        bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
+        stored = iter(self.store.save_all([(r, r.raw) for r in bounces], provider=profile.name))
+        answers = []
+        for item in parsed:
+            if isinstance(item, Rejected):
+                taken.results.append(None)
+                answers.append({"error": _error(item)})
+            else:
+                result = next(stored) if item.is_bounce else Result.ACKNOWLEDGED
+                taken.results.append(result)
+                answers.append({"result": result.answer, "messageId": item.message_id})
+        if profile.answer.body is not None:
+            response.status = profile.answer.status
+            response.content_type = profile.answer.content_type
+            return profile.answer.body
+        return {"results": answers} if profile.batch else answers[0]
+
+
+def read_incoming(settings: Settings) -> Incoming:
+    """The request as a profile sees it; bounded like the query (docs/spec.md §5)."""
+    query = parse_query(request.environ.get("QUERY_STRING", ""))
+    token = query.pop("token", None)  # a capability: never stored or logged
+    form, raw_form, body = {}, (), None
+    if request.method == "POST":
+        raw = _body()
+        kind = (request.content_type or "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                raise InvalidParameter("", "the body is not valid JSON") from None
+        elif kind in ("application/x-www-form-urlencoded", ""):
+            raw_form = tuple(parse_pairs(raw, MAX_FORM_FIELDS, "form body"))
+            form = to_params(list(raw_form))
+        else:
+            raise UnsupportedMediaType(f"unsupported content type {kind!r}; send form or JSON")
+    url = request.url
+    if settings.public_url:
+        query_string = request.environ.get("QUERY_STRING", "")
+        url = settings.public_url + request.path + ("?" + query_string if query_string else "")
+    return Incoming(
+        method=request.method,
+        url=url,
+        query=query,
+        token=token,
+        form=form,
+        json=body,
+        headers={name.lower(): value for name, value in request.headers.items()},
+        raw_form=raw_form,
+    )
+
+
+def _body() -> bytes:
+    """The request body, refused with 413 beyond the limit before it is read into memory.
+
+    Read straight from the server rather than through Bottle, which spools large bodies to
+    temporary files.
+    """
+    length = request.content_length
+    if length > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    stream = request.environ["wsgi.input"]
+    raw = stream.read(length) if length >= 0 else stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _error(rejected: Rejected) -> dict:
+    error = {"status": 400, "message": str(rejected)}
+    if rejected.parameter:
+        error["parameter"] = rejected.parameter
+    return error
+
+
+def _require_token(tokens: tuple[str, ...], given: str | None) -> None:
+    # Compare against every token so the time taken does not tell which one nearly matched.
+    given_bytes = (given or "").encode()
+    matches = [compare_digest(given_bytes, token.encode()) for token in tokens]
+    if given is None or not any(matches):
+        raise UnknownToken()

@@ -1,0 +1,135 @@
+"""The one JSON error shape (contracts/schemas/error.schema.json) and the Bottle pieces that
+produce it, for every service.
+
+``{"error": {"status": 400, "message": "msisdn is required", "parameter": "msisdn"}}``
+
+An error is an exception that carries its status (datasette's habit): a route raises
+``HttpError`` or a subclass, and ``JsonErrors`` turns it into the answer. What a service counts
+or logs about an error it reads from the same exception (``reason``), not from a second table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from hmac import compare_digest
+
+from bottle import HTTPError, HTTPResponse, parse_auth, response
+
+
+class HttpError(Exception):
+    """An answer in the JSON error shape. ``reason`` is a short word for metrics and logs."""
+
+    status = 500
+    reason = "error"
+
+    def __init__(
+        self,
+        message: str,
+        parameter: str | None = None,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.parameter = parameter
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+
+    def response(self) -> HTTPResponse:
+        return json_response(self.status, str(self), self.parameter, self.headers)
+
+
+class BadRequest(HttpError):
+    status, reason = 400, "invalid"
+
+
+class Unauthorized(HttpError):
+    status, reason = 401, "unauthorized"
+
+
+class NotFound(HttpError):
+    status, reason = 404, "not_found"
+
+
+class MethodNotAllowed(HttpError):
+    status, reason = 405, "method"
+
+    def __init__(self, allowed: tuple[str, ...], message: str = "method not allowed"):
+        super().__init__(message, headers={"Allow": ", ".join(allowed)})
+
+
+def error_body(status: int, message: str, parameter: str | None = None) -> str:
+    error = {"status": status, "message": message}
+    if parameter:
+        error["parameter"] = parameter
+    return json.dumps({"error": error})
+
+
+def json_response(
+    status: int,
+    message: str,
+    parameter: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> HTTPResponse:
+    return HTTPResponse(
+        error_body(status, message, parameter),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+class JsonErrors:
+    """Bottle plugin: what a route raises as ``HttpError`` becomes its JSON answer.
+
+    ``on_error(exc)``, if given, sees every such error first (to log or flag it).
+    """
+
+    name = "json_errors"
+    api = 2
+
+    def __init__(self, on_error: Callable[[HttpError], None] | None = None):
+        self.on_error = on_error
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except HttpError as exc:
+                if self.on_error is not None:
+                    self.on_error(exc)
+                return exc.response()
+
+        return wrapper
+
+
+def router_error_handler(messages: Mapping[int, str], log: logging.Logger):
+    """Bottle's own errors (unknown path, wrong method, uncaught exception) as JSON.
+
+    They bypass plugins, so the body is serialised here; Bottle has already copied the error's
+    status and headers (e.g. ``Allow``) onto the response. ``messages`` words them per status.
+    """
+
+    def handle(error: HTTPError) -> str:
+        if error.status_code >= 500 and error.exception is not None:
+            log.error("unhandled error", exc_info=error.exception)
+        response.content_type = "application/json"
+        return error_body(error.status_code, messages.get(error.status_code, error.status_line))
+
+    return handle
+
+
+# Compared against when the user is unknown, so the answer time does not reveal user names.
+_NO_PASSWORD = b"\0" * 32
+
+
+def basic_auth_user(authorization: str, passwords: Mapping[str, str]) -> str | None:
+    """The user an ``Authorization: Basic`` header proves, or None; constant time per header."""
+    name, password = parse_auth(authorization or "") or ("", "")
+    expected = passwords.get(name)
+    matches = compare_digest(
+        password.encode(), expected.encode() if expected is not None else _NO_PASSWORD
+    )
+    return name if matches and expected is not None else None
