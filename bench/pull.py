@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 import requests
 
+from smsbounce.contracts.wire import format_utc
+
 from .databases import bulk_load
 from .rss import RssSampler
 from .server import Buffer
@@ -19,7 +21,7 @@ STEP_US = 1000  # ingest times 1 ms apart: 1,000,000 bounces span 1,000 s
 
 
 def _utc(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+    return format_utc(datetime.fromtimestamp(seconds, tz=timezone.utc))
 
 
 def load(url: str, count: int) -> tuple[str, str]:

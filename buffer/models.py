@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from peewee import BigIntegerField, CharField, CompositeKey, Database, Model, TextField
 
+from smsbounce.contracts.wire import (
+    MESSAGE_ID_MAX,
+    RECIPIENT_MAX,
+    STATUS_CODE_MAX,
+    STATUS_TEXT_MAX,
+)
+
 TABLE = "notifications"
 COUNTS_TABLE = "outcome_counts"
 
 
 class Notification(Model):
-    message_id = CharField(max_length=64, primary_key=True, column_name="messageId")
-    recipient = CharField(max_length=25)
-    status_code = CharField(max_length=10, column_name="statusCode")
-    status_text = CharField(max_length=250, column_name="statusText")
+    message_id = CharField(max_length=MESSAGE_ID_MAX, primary_key=True, column_name="messageId")
+    recipient = CharField(max_length=RECIPIENT_MAX)
+    status_code = CharField(max_length=STATUS_CODE_MAX, column_name="statusCode")
+    status_text = CharField(max_length=STATUS_TEXT_MAX, column_name="statusText")
     type = CharField(max_length=20, null=True)
     timestamp = CharField(max_length=20)  # provider's event time, UTC YYYYMMDDhhmmss
     # Server-assigned UTC microseconds since the epoch: the time windows select on (SPEC §4).

@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from smsbounce.contracts import wire
+from smsbounce.contracts.wire import MESSAGE_ID_MAX, RECIPIENT_MAX, STATUS_TEXT_MAX, format_utc
+
 from .errors import InvalidParameter
 
-MESSAGE_ID_MAX = 64
-RECIPIENT_MAX = 25
-STATUS_TEXT_MAX = 250
 STATUS_RAW_MAX = 1000
 
 # The article's names, used in error messages; lookups are case-insensitive (DI sends `orderid`).
@@ -184,13 +184,9 @@ def parse_utc(value: str, parameter: str) -> datetime:
     if not re.fullmatch(r"[0-9]{14}", value):
         raise InvalidParameter(parameter, f"{parameter} must be a UTC time as YYYYMMDDhhmmss")
     try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        return wire.parse_utc(value)
     except ValueError:
         raise InvalidParameter(parameter, f"{parameter} is not a valid date and time") from None
-
-
-def format_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
 
 
 def _restore_plus(raw: str) -> tuple[str, bool]:

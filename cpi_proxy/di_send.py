@@ -9,6 +9,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from smsbounce.contracts.wire import MESSAGE_ID_MAX
+
 # Every line break Python's str.splitlines() knows: any of them would end the Text= line early.
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # Matched line by line after every HTML tag became a line break.
@@ -19,7 +21,8 @@ _ERROR_TEXT = re.compile(r"^\s*ERRORTEXT\s*=\s*(.*?)\s*$", re.MULTILINE | re.IGN
 _BARE_CODE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Fa-f]{4})(?![0-9A-Za-z])")
 _TAG = re.compile(r"<[^>]*>")
 _PRINTABLE_ASCII = re.compile(r"[!-~]+")
-ORDER_ID_MAX = 64
+# The ORDERID is the bounce's messageId (docs/cpi-proxy.md): the same limit.
+ORDER_ID_MAX = MESSAGE_ID_MAX
 
 # DI's published error codes (SPEC §2.3), used when an answer carries a code but no text.
 ERROR_TEXTS = {

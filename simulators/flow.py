@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
+from smsbounce.contracts.wire import format_utc
 from smsbounce.simulators.marketing.client import SendOutcome, make_messages, send_messages
 from smsbounce.simulators.marketing.poller import Poller
 from smsbounce.simulators.marketing.reconcile import Reconciliation, reconcile
@@ -61,7 +62,7 @@ def run(
     deadline = began + timeout
     session = requests.Session()
     since = whole_second(datetime.now(timezone.utc))
-    run_id = "demo" + since.strftime("%Y%m%d%H%M%S")
+    run_id = "demo" + format_utc(since)
     messages = make_messages(count, run=run_id, seed=seed)
     poller = Poller(services.status_url, services.marketing_auth, since, source_system="DEMO")
 

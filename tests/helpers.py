@@ -6,10 +6,11 @@ import contextlib
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urlencode
 
 from smsbounce import contracts
+from smsbounce.contracts.wire import format_utc, parse_utc
 
 ARTICLE_QUERY = (
     "orderid=123456789&time=155423&date=14032018&msisdn=+49123456789&status='0x4503 Message 1"
@@ -72,14 +73,14 @@ def send(session, server, message_id: str, **fields) -> str:
 
 
 def utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return parse_utc(text)
 
 
 def status_page(session, server, page=0, window=None, **extra):
     """GET one status page, assert it honours the response contract, return its JSON."""
     params = {"page": str(page), **extra}
     if window is not None:
-        params["startTimeUTC"], params["endTimeUTC"] = (t.strftime("%Y%m%d%H%M%S") for t in window)
+        params["startTimeUTC"], params["endTimeUTC"] = (format_utc(t) for t in window)
     contracts.validate("status-request", params)
     response = session.get(
         server.url + "/api/v1/notifications/get", params=params, auth=server.auth

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..reports import (
+from smsbounce.contracts.wire import (
     MESSAGE_ID_MAX,
     RECIPIENT_MAX,
+    STATUS_CODE_MAX,
     STATUS_TEXT_MAX,
-    InvalidParameter,
-    Outcome,
-    Report,
     format_utc,
 )
+
+from ..errors import InvalidParameter
+from ..reports import Outcome, Report
 
 
 @dataclass(frozen=True)
@@ -102,4 +103,6 @@ def make_report(
         name = names["recipient"]
         raise Rejected(name, f"{name} must be a phone number: an optional + and digits")
     text = " ".join(text.split())[:STATUS_TEXT_MAX] or code
-    return Report(message_id, recipient, code[:10], text, outcome, format_utc(event_time), raw)
+    return Report(
+        message_id, recipient, code[:STATUS_CODE_MAX], text, outcome, format_utc(event_time), raw
+    )

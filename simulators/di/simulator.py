@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from smsbounce.contracts.wire import format_utc
+
 from .dispatcher import (
     ACKNOWLEDGED,
     DROPPED,
@@ -30,11 +32,6 @@ from .settings import Settings
 
 NOT_REQUESTED = "not requested"  # the order asked for no reports
 FINAL_STATES = (ACKNOWLEDGED, LOST, DROPPED, NOT_REQUESTED)
-
-
-def utc_stamp(moment: datetime) -> str:
-    """``YYYYMMDDhhmmss`` in UTC, the shape of Marketing's ``timestamp``."""
-    return moment.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
 
 
 @dataclass(frozen=True)
@@ -242,7 +239,7 @@ class Simulator:
             "subject": message.request.subject,
             "originator": message.request.originator,
             "text": message.request.text,
-            "accepted_at": utc_stamp(message.accepted_at),
+            "accepted_at": format_utc(message.accepted_at),
             "outcome": plan.outcome,
             "final_status_code": message.final.code,
             "final_type": message.final.type,

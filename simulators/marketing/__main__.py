@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 import click
 import requests
 
+from smsbounce.contracts.wire import format_utc
+
 from .client import DEFAULT_SENDER, load_messages, make_messages, send_messages
 from .poller import Poller, WindowResult
 from .reconcile import reconcile
@@ -60,7 +62,7 @@ def send(send_url, user, password, count, path, sender, seed, output):
     """
     if (count is None) == (path is None):
         raise click.UsageError("give exactly one of --messages N and --file F")
-    run = "mc" + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    run = "mc" + format_utc(datetime.now(timezone.utc))
     if path is not None:
         try:
             messages = load_messages(path, run=run, sender=sender)

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import requests
 
 from smsbounce import contracts
-from smsbounce.buffer.reports import MESSAGE_ID_MAX
+from smsbounce.contracts.wire import MESSAGE_ID_MAX
 from tests.helpers import pipe
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

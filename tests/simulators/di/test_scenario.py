@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from smsbounce.contracts.wire import format_utc as stamp
 from smsbounce.simulators.di.callback import report_url
 from smsbounce.simulators.di.formats import Stored
 from smsbounce.simulators.di.scenario import (
@@ -23,7 +24,6 @@ from smsbounce.simulators.di.scenario import (
 )
 from smsbounce.simulators.di.settings import Settings, SettingsError
 from smsbounce.simulators.di.simulator import expected_bounce
-from smsbounce.simulators.di.simulator import utc_stamp as stamp
 from tests.simulators.di.helpers import quiet_scenario
 
 NOW = datetime(2018, 3, 14, 15, 54, 23, tzinfo=timezone.utc)
