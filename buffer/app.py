@@ -101,7 +101,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
 
     @app.get(STATUS)
     def status():
-        """One page of bounces in SAP Marketing's shape (SPEC §2.1). 401 without credentials."""
+        """One page of bounces in SAP Marketing's shape (docs/spec.md §2.1). 401 without
+        credentials."""
         require_auth()
         query = parse_query(request.environ.get("QUERY_STRING", ""))
         wanted = parse_status_request(query, settings.max_window_days)

@@ -84,7 +84,7 @@ def connect(url: str, timeout: float) -> Database:
     return _PostgresPool(
         **parse_url(url),
         connect_timeout=max(1, round(timeout)),
-        # A statement can never outlast the settle lag (SPEC §4, commit skew).
+        # A statement can never outlast the settle lag (docs/spec.md §4, commit skew).
         options=f"-c statement_timeout={ms} -c lock_timeout={ms} "
         f"-c idle_in_transaction_session_timeout={ms}",
         pause=timeout,

@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object per line, one line per request (SPEC §5).
+"""Structured logs: one JSON object per line, one line per request (docs/spec.md §5).
 
 Secrets never reach a log: the query string is not logged at all, the token segment of an ingest
 path is replaced, configured tokens and passwords are redacted wherever they appear, phone numbers
@@ -22,7 +22,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 # An incoming request id is echoed only if it is short and harmless; otherwise a new one is made.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-# A path that carries a capability token after its fixed part (SPEC §5).
+# A path that carries a capability token after its fixed part (docs/spec.md §5).
 _TOKEN_PATH = re.compile(r"^(/api/v1/notifications/set|/api/v1/providers/[^/]*/report)/[^/]+")
 # Phone numbers as the buffer stores them (E.164 with +), and number-carrying fields.
 _PHONE = re.compile(r"\+[0-9]{6,15}(?![0-9])")

@@ -1,5 +1,5 @@
-"""The stored tables. Field names follow the Marketing item (SPEC §2.2); models are unbound and
-``bind(database)`` makes a copy per store, so two stores in one process never share state."""
+"""The stored tables. Field names follow the Marketing item (docs/spec.md §2.2); models are unbound
+and ``bind(database)`` makes a copy per store, so two stores in one process never share state."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class Notification(Model):
     status_text = CharField(max_length=STATUS_TEXT_MAX, column_name="statusText")
     type = CharField(max_length=20, null=True)
     timestamp = CharField(max_length=20)  # provider's event time, UTC YYYYMMDDhhmmss
-    # Server-assigned UTC microseconds since the epoch: the time windows select on (SPEC §4).
+    # Server-assigned UTC microseconds since the epoch: the time windows select on (docs/spec.md
+    # §4).
     ingested_at = BigIntegerField(column_name="ingestedAt")
     provider = CharField(max_length=20, default="di")
     raw_report = TextField(null=True, column_name="rawReport")

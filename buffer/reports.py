@@ -1,7 +1,7 @@
 """Pure mapping: a Digital Interconnect delivery report → a record → a Marketing status item.
 
-No I/O here (SPEC §3). Every rejection is an ``InvalidParameter`` naming the parameter, so the
-route can answer a 400 that tells the provider exactly what was wrong.
+No I/O here (docs/spec.md §3). Every rejection is an ``InvalidParameter`` naming the parameter, so
+the route can answer a 400 that tells the provider exactly what was wrong.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ _MESSAGE_ID = re.compile(rf"[!-~]{{1,{MESSAGE_ID_MAX}}}")
 _RECIPIENT = re.compile(r"\+?[0-9]{1,24}")
 _DATE = re.compile(r"[0-9]{8}")
 _TIME = re.compile(r"[0-9]{6}")
-# Some DI traffic writes the prefix with the letter O instead of zero (SPEC §2.3).
+# Some DI traffic writes the prefix with the letter O instead of zero (docs/spec.md §2.3).
 _STATUS_CODE = re.compile(r"[0oO][xX]([0-9A-Fa-f]{4})(?![0-9A-Za-z])\s*(.*)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class Outcome(Enum):
-    """What a report says about a message, weakest first (SPEC §4 ranks them in this order)."""
+    """What a report says about a message, weakest first (docs/spec.md §4 ranks them in this
+    order)."""
 
     DELIVERED = "delivered"
     INTERMEDIATE = "intermediate"

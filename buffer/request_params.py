@@ -1,4 +1,4 @@
-"""Bounded, strict reading of a query string, and of Marketing's status request (SPEC §5).
+"""Bounded, strict reading of a query string, and of Marketing's status request (docs/spec.md §5).
 
 Providers and Marketing only send GET parameters, so this is the whole input surface: its
 limits are checked before any value is looked at.

@@ -1,7 +1,8 @@
 """Retention: delete old bounces in small batches, never one that a window can still serve.
 
 Marketing polls windows of at most ``SMSBOUNCE_MAX_WINDOW_DAYS``, shifted back by the settle lag
-(SPEC §4); a window that ends now therefore reaches back ``max window + settle lag``. A bounce is
+(docs/spec.md §4); a window that ends now therefore reaches back ``max window + settle lag``. A
+bounce is
 purged only when it is older than both the retention asked for and that reach, so no poll of a
 window that includes the present can miss it. Each batch is its own short transaction, so
 reports keep being stored while a purge runs.

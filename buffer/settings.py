@@ -136,7 +136,7 @@ class Settings:
             raise SettingsError(f"SMSBOUNCE_PROVIDER_FILES: {exc}") from None
 
     def check_consistency(self) -> None:
-        """Refuse combinations that would break a guarantee (SPEC §4, §5)."""
+        """Refuse combinations that would break a guarantee (docs/spec.md §4, §5)."""
         if self.enable_clear and self.environment == "production":
             raise SettingsError(
                 "SMSBOUNCE_ENABLE_CLEAR is set but SMSBOUNCE_ENVIRONMENT is 'production': "

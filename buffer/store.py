@@ -1,4 +1,4 @@
-"""Every query of the buffer: the ranked upsert, the windowed pages, clear (SPEC §4)."""
+"""Every query of the buffer: the ranked upsert, the windowed pages, clear (docs/spec.md §4)."""
 
 from __future__ import annotations
 

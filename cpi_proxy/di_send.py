@@ -1,6 +1,6 @@
 """SAP Digital Interconnect's send format, pure: the INI-like body we write and the answer we read.
 
-No I/O here, so the exact bytes on the wire are tested without HTTP (SPEC §2.3).
+No I/O here, so the exact bytes on the wire are tested without HTTP (docs/spec.md §2.3).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _PRINTABLE_ASCII = re.compile(r"[!-~]+")
 # The ORDERID is the bounce's messageId (docs/cpi-proxy.md): the same limit.
 ORDER_ID_MAX = MESSAGE_ID_MAX
 
-# DI's published error codes (SPEC §2.3), used when an answer carries a code but no text.
+# DI's published error codes (docs/spec.md §2.3), used when an answer carries a code but no text.
 ERROR_TEXTS = {
     "600F": "Authentication failed",
     "6017": "Message text missing",
@@ -70,7 +70,7 @@ def encode_text(text: str) -> str:
 
 
 def write_body(order: Order) -> str:
-    """The send body of SPEC §2.3, lines ending in CRLF (INI files are a Windows format)."""
+    """The send body of docs/spec.md §2.3, lines ending in CRLF (INI files are a Windows format)."""
     lines = [
         "Version=2.0",
         f"Subject={order.subject}",

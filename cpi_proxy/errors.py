@@ -22,7 +22,7 @@ _MPL_ALPHABET = string.ascii_letters + string.digits
 
 
 def failed_exchange(detail: str) -> HTTPResponse:
-    """HTTP 500 with the text CPI answers when an exchange fails (SPEC §2.4), including the
+    """HTTP 500 with the text CPI answers when an exchange fails (docs/spec.md §2.4), including the
     message processing log (MPL) id that the log line carries too, so the two can be matched."""
     mpl_id = "AG" + "".join(secrets.choice(_MPL_ALPHABET) for _ in range(26))
     log.warning("exchange failed, MPL ID %s: %s", mpl_id, detail)

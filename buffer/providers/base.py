@@ -83,7 +83,7 @@ def make_report(
     names: Mapping[str, str],
     raw: str | None = None,
 ) -> Report:
-    """Build a Report from normalised values, enforcing the record's limits (SPEC §2.2, §3).
+    """Build a Report from normalised values, enforcing the record's limits (docs/spec.md §2.2, §3).
 
     ``names`` maps ``messageId``/``recipient`` to the provider's own parameter names, so an error
     names what the provider actually sent.

@@ -1,4 +1,4 @@
-"""SAP Digital Interconnect: GET with orderID, time, date, msisdn, status (SPEC §2.3, §3).
+"""SAP Digital Interconnect: GET with orderID, time, date, msisdn, status (docs/spec.md §2.3, §3).
 
 Its quirks (lost ``+``, quoted status, letter O in the code) need code, not a declarative file;
 its code table is the declarative part (``SMSBOUNCE_STATUS_TYPES``, default ``di.json``).

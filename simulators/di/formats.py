@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from .scenario import DELIVERED, INTERMEDIATE, PERMANENT, TEMPORARY, PlannedReport
 
 UTC = timezone.utc
-STATUS_TEXT_MAX = 250  # the buffer's limits (SPEC §2.2)
+STATUS_TEXT_MAX = 250  # the buffer's limits (docs/spec.md §2.2)
 STATUS_CODE_MAX = 10
 JASMIN_ACK = "ACK/Jasmin"
 

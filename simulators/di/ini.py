@@ -1,6 +1,7 @@
 """Digital Interconnect's send format, pure: the INI-like request body and DI's small answers.
 
-``parse_send`` turns a body (SPEC §2.3) into a ``SendRequest`` or raises ``DIError`` carrying
+``parse_send`` turns a body (docs/spec.md §2.3) into a ``SendRequest`` or raises ``DIError``
+carrying
 DI's hex error code. ``order_answer`` / ``error_answer`` write the bodies the simulator returns;
 ``parse_answer`` reads them back (for clients and tests). No I/O here.
 """
@@ -16,8 +17,8 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_RECIPIENTS = 1000
 SECTIONS = ("MSISDN", "MESSAGE", "SETUP", "END")
 
-# DI's published codes (SPEC §2.3) plus 6010 for a body it cannot read [assumed]. The HTTP status
-# next to each code is our decision: DI's is not published.
+# DI's published codes (docs/spec.md §2.3) plus 6010 for a body it cannot read [assumed]. The HTTP
+# status next to each code is our decision: DI's is not published.
 ERRORS: dict[str, tuple[int, str]] = {
     "600F": (401, "Authentication failed"),
     "6010": (400, "Invalid request"),

@@ -26,7 +26,7 @@ PERMANENT = (
     "0x4503", "0x4524", "0xDB05", "0xDB52", "0xDB62", "0xDB65", "0xDB76", "0xDB78", "0xDB99",
 )  # fmt: skip
 
-# Ranks as the buffer ranks reports (SPEC §4): a later report only replaces a weaker one.
+# Ranks as the buffer ranks reports (docs/spec.md §4): a later report only replaces a weaker one.
 RANK = {"delivered": 0, "intermediate": 0, "Temporary": 1, "Permanent": 2}
 
 _PREFIX = "Message {n} of the order {order} at destination of {msisdn}"

@@ -27,7 +27,7 @@ class Settings:
     # None: order ids start at the millisecond clock, so a restarted simulator does not reuse the
     # ids a long-lived buffer already holds. Set it for reproducible ids.
     first_order_id: int | None = None
-    # DI's report date/time zone is not published (SPEC §2.3, assumed UTC).
+    # DI's report date/time zone is not published (docs/spec.md §2.3, assumed UTC).
     timezone: str = "UTC"
     workers: int = 8
     host: str = "127.0.0.1"

@@ -264,7 +264,8 @@ class Simulator:
 
 
 def expected_bounce(acknowledged: list[tuple[Stored, str]]) -> tuple[Stored, str] | None:
-    """The bounce a buffer holds after taking these reports in this order, or None (SPEC §4).
+    """The bounce a buffer holds after taking these reports in this order, or None (docs/spec.md
+    §4).
 
     ``acknowledged``: ``(what the buffer stores, its timestamp)`` in acknowledgement order.
     The buffer's rule: a bounce replaces the held one if its type is more significant

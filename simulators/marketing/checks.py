@@ -1,4 +1,5 @@
-"""Invariants of Marketing's status pages (SPEC §2.1, §4), as pure checks that explain themselves.
+"""Invariants of Marketing's status pages (docs/spec.md §2.1, §4), as pure checks that explain
+themselves.
 
 Each function returns the reasons a page or a window breaks the contract — an empty list when it
 is fine — so the poller can report every violation and carry on instead of crashing.
@@ -55,7 +56,8 @@ def window_problems(pages: list[dict]) -> list[str]:
 
 
 def past_end_problems(number: int, document: Any) -> list[str]:
-    """Why the page after the last is not what SPEC §4 promises: empty, with ``lastPage: true``.
+    """Why the page after the last is not what docs/spec.md §4 promises: empty, with ``lastPage:
+    true``.
 
     Marketing never asks for it; the poller does, to catch a ``lastPage: true`` that came early.
     """

@@ -1,6 +1,6 @@
 """Marketing's side of the send route: packages of at most 1,000 messages, answers checked.
 
-The package and its answer are SPEC §2.5's stand-in shapes (``marketing-send-request`` and
+The package and its answer are docs/spec.md §2.5's stand-in shapes (``marketing-send-request`` and
 ``marketing-send-response`` in ``contracts/``). What Marketing keeps from an answer is the mapping
 from its message id to the provider's id — bounces come back under the provider's id.
 """
@@ -17,7 +17,7 @@ import requests
 
 from smsbounce import contracts
 
-PACKAGE_LIMIT = 1000  # Marketing's adapter never sends more in one call (SPEC §1)
+PACKAGE_LIMIT = 1000  # Marketing's adapter never sends more in one call (docs/spec.md §1)
 REQUEST, RESPONSE = "marketing-send-request", "marketing-send-response"
 DEFAULT_SENDER = "SMSBOUNCE"
 DEFAULT_TEXT = "smsbounce test message {n}"

@@ -1,7 +1,7 @@
 """Bounces become Marketing interactions: hard for ``Permanent``, soft for ``Temporary`` (pure).
 
 The reason Marketing records is the bounce's ``statusText``; ``statusCode`` is not processed by
-Marketing (SPEC §2.1) but kept here so a reconciliation can compare it.
+Marketing (docs/spec.md §2.1) but kept here so a reconciliation can compare it.
 """
 
 from __future__ import annotations

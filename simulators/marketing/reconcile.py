@@ -2,7 +2,7 @@
 
 Inputs: the send answers (Marketing id → provider id), the DI simulator's ground truth
 (``/_sim/messages``: every message's reports, their delivery states and ``expected_bounce``, the
-item a buffer following SPEC §4 must end up serving, computed from the reports the buffer
+item a buffer following docs/spec.md §4 must end up serving, computed from the reports the buffer
 acknowledged), and the interactions the poller booked.
 
 Definitions (docs/simulators-marketing.md):
@@ -100,7 +100,7 @@ class Reconciliation:
 
 
 def state_of(item: dict) -> tuple[str, str, str, str]:
-    """The state of a status item (SPEC §2.1 field names)."""
+    """The state of a status item (docs/spec.md §2.1 field names)."""
     return (item["messageId"], item["type"], item["statusCode"], item["timestamp"])
 
 

@@ -1,5 +1,6 @@
 """The round trip's delivery reports in SAP Digital Interconnect's format, and what Marketing
-must be served for each (SPEC §2.3, §3, §4). Pure: builds queries and expectations, sends nothing.
+must be served for each (docs/spec.md §2.3, §3, §4). Pure: builds queries and expectations, sends
+nothing.
 
 The expected records are written out here by hand, independently of the buffer's mapping code:
 the checker is an oracle for any implementation, ours included.

@@ -3,7 +3,8 @@ served for each. Pure: builds requests and expectations, sends nothing.
 
 The formats come from the DI simulator (``simulators/provider/formats.py``): it already builds
 each provider's callback from the provider's documentation and predicts what a buffer that
-follows SPEC §3–§4 stores for it. Verify reuses both halves — it never imports the buffer, so it
+follows docs/spec.md §3–§4 stores for it. Verify reuses both halves — it never imports the buffer,
+so it
 stays an oracle for any implementation. The cases speak DI codes (``0x4503``, ``0xDBF3`` …), which
 each format maps onto its provider's states and codes.
 

@@ -21,7 +21,7 @@ from .verdict import Verdict, judge, skipped
 from .walk import JSON_MEDIA_TYPE, Walk, document, items, media_type, usable
 from .wire import Exchange
 
-# The article's column sizes (SPEC §2.2), except messageId: 64 since provider ids such as
+# The article's column sizes (docs/spec.md §2.2), except messageId: 64 since provider ids such as
 # Twilio's 34-character SIDs must fit (README, "Guarantees"). Minimum 1 where an empty value
 # cannot identify anything.
 FIELD_LENGTHS = {
@@ -34,7 +34,7 @@ FIELD_LENGTHS = {
 TYPES = ("Temporary", "Permanent")
 # Value rules inside items belong to item-fields; page and lastPage to their own checks.
 _VALUE_KEYWORDS = {"maxLength", "minLength", "enum", "pattern"}
-# CPI fails the exchange with HTTP 500 for any non-2xx answer of its target (SPEC §2.4) and
+# CPI fails the exchange with HTTP 500 for any non-2xx answer of its target (docs/spec.md §2.4) and
 # names the target's status in the text; a 4xx relayed that way is the target rejecting input.
 _RELAYED_4XX = re.compile(r"statusCode: 4[0-9][0-9]\b")
 

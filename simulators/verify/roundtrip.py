@@ -1,5 +1,5 @@
 """Round-trip checks: the run's own reports went in through the ingest URL; did Marketing's
-windows serve exactly what SPEC §3–§4 say? Pure functions over what was sent and read.
+windows serve exactly what docs/spec.md §3–§4 say? Pure functions over what was sent and read.
 
 A message whose report was not accepted is left to ``ingest-accepted`` and judged nowhere else;
 served records are looked up by this run's prefix only, so other data never counts.
@@ -130,8 +130,8 @@ def _compare(
 
 
 def field_mapping(trip: RoundTrip) -> Verdict:
-    """Each served bounce carries exactly the mapped fields (SPEC §3): id, recipient with its
-    ``+``, code and text split, quotes stripped, type from the code, event time as UTC."""
+    """Each served bounce carries exactly the mapped fields (docs/spec.md §3): id, recipient with
+    its ``+``, code and text split, quotes stripped, type from the code, event time as UTC."""
     return _noted(trip, _compare(trip, MAPPING))
 
 

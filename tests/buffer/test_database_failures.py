@@ -1,5 +1,5 @@
 """A database that is locked, gone or restarted: 503 with Retry-After, nothing acknowledged,
-and service resumes by itself (SPEC §4)."""
+and service resumes by itself (docs/spec.md §4)."""
 
 import sqlite3
 import time

@@ -1,5 +1,5 @@
 """Structured logs: one JSON line per request with a request id; secrets and numbers never in
-clear; control characters escaped (SPEC §5)."""
+clear; control characters escaped (docs/spec.md §5)."""
 
 import dataclasses
 import json

@@ -1,4 +1,4 @@
-"""SPEC §3 as tables: DI report → record, without HTTP."""
+"""docs/spec.md §3 as tables: DI report → record, without HTTP."""
 
 from zoneinfo import ZoneInfo
 

@@ -1,4 +1,5 @@
-"""/api/v1/notifications/get: Marketing's pages and windows (SPEC §2.1, §4), both databases."""
+"""/api/v1/notifications/get: Marketing's pages and windows (docs/spec.md §2.1, §4), both
+databases."""
 
 import dataclasses
 import logging

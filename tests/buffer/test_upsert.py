@@ -1,4 +1,5 @@
-"""Repeated reports for one message (SPEC §4): ranked, atomic, race-safe — on both databases."""
+"""Repeated reports for one message (docs/spec.md §4): ranked, atomic, race-safe — on both
+databases."""
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta

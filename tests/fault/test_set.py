@@ -1,6 +1,6 @@
 """The set test (Jepsen style): reports with duplicates and malformed ones, a provider that
 retries every non-2xx, PostgreSQL killed with ``-m immediate`` in the middle; afterwards every
-acknowledged bounce is served exactly once through Marketing's windows (SPEC §4)."""
+acknowledged bounce is served exactly once through Marketing's windows (docs/spec.md §4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """A database that is slow (a held lock), crashed, or hanging (accepts, never answers): the
-buffer answers 503 with Retry-After within a bounded time, never hangs, and recovers (SPEC §4)."""
+buffer answers 503 with Retry-After within a bounded time, never hangs, and recovers (docs/spec.md
+§4)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def send_body(
     *,
     extra_setup: str = "",
 ) -> bytes:
-    """A DI send body as CPI would write it (SPEC §2.3)."""
+    """A DI send body as CPI would write it (docs/spec.md §2.3)."""
     setup = "OriginatingAddress=ACME\nAckType=Message\n"
     if reply is not None:
         setup += f"AckReplyAddress={reply}\nMobileNotification=YES\n"

@@ -42,7 +42,7 @@ def served_bounces(buffer) -> dict[str, dict]:
 
 def test_reports_reach_the_buffer_and_match_the_ground_truth(buffer_server, start_sim):
     sim = start_sim(load_scenario(), seed=SEED)
-    # One recipient per order: the buffer keys bounces on the order id (SPEC §3).
+    # One recipient per order: the buffer keys bounces on the order id (docs/spec.md §3).
     for n in range(MESSAGES):
         response = send(sim, send_body([f"+49151{n:08d}"], reply=buffer_server.url + INGEST))
         assert response.status_code == 200

@@ -19,7 +19,7 @@ MARKETING = ("marketing", "mc-secret")
 
 
 def item(message_id="1001", kind="Permanent", code="0x4503", timestamp="20260101120000", **extra):
-    """A status item (SPEC §2.1) as a buffer serves it."""
+    """A status item (docs/spec.md §2.1) as a buffer serves it."""
     return {
         "messageId": message_id,
         "recipient": extra.pop("recipient", "+4915112345678"),
