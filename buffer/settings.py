@@ -69,7 +69,7 @@ class Settings:
     port: int = 8080
     workers: int = 2
     threads: int = 8
-    # Operations (README, "Operations").
+    # Operations (docs/operations.md).
     log_phone_numbers: bool = False
     metrics_dir: str | None = None
     retention_days: float | None = None
@@ -83,7 +83,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from ``SMSBOUNCE_*`` variables (see README, "Configuration")."""
+        """Build settings from ``SMSBOUNCE_*`` variables (docs/configuration.md)."""
         env = _Env(environ)
         password = env.text("SMSBOUNCE_API_PASSWORD")
         generated = password is None

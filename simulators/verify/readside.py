@@ -22,7 +22,7 @@ from .walk import JSON_MEDIA_TYPE, Walk, document, items, media_type, usable
 from .wire import Exchange
 
 # The article's column sizes (docs/spec.md §2.2), except messageId: 64 since provider ids such as
-# Twilio's 34-character SIDs must fit (README, "Guarantees"). Minimum 1 where an empty value
+# Twilio's 34-character SIDs must fit (docs/guarantees.md). Minimum 1 where an empty value
 # cannot identify anything.
 FIELD_LENGTHS = {
     "messageId": (1, 64),
