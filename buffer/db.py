@@ -66,6 +66,13 @@ def connect(url: str, timeout: float) -> Database:
         raise UnsupportedDatabaseUrl(
             f"database URL must start with sqlite:/// or postgresql://, not {scheme or url!r}"
         )
+    if scheme != "sqlite":
+        try:
+            import psycopg2  # noqa: F401 - only to say what to install, before peewee fails
+        except ImportError:
+            raise UnsupportedDatabaseUrl(
+                "a PostgreSQL database URL needs the driver: pip install 'smsbounce[postgres]'"
+            ) from None
     ms = int(timeout * 1000)
     pool = {"max_connections": 64, "stale_timeout": 300, "timeout": timeout}
     if scheme == "sqlite":

@@ -49,8 +49,8 @@ MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=300.0, show_default=True)
 @click.option("--keep-running", is_flag=True, help="Leave the three services up; Ctrl-C stops.")
 def main(count, database_url, seed, scenario, provider, timeout, keep_running):
-    """Run the whole flow with COUNT messages and reconcile: exit status 0 only when nothing the
-    buffer acknowledged was lost or served twice."""
+    """Run the whole flow with --messages messages and reconcile: exit status 0 only when
+    nothing the buffer acknowledged was lost or served twice."""
     with _service_warnings():
         _demo(count, database_url, seed, scenario, provider, timeout, keep_running)
 

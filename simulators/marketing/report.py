@@ -10,7 +10,7 @@ ROWS = (
     ("rejected", "  rejected at send", "refused by the provider (e.g. DI 6019)"),
     ("failed", "  send failed", "packages that got no answer"),
     ("delivered", "delivered", "provider's final outcome"),
-    ("soft", "soft bounces", "final outcome Temporary (0xDBF3, never resolved)"),
+    ("soft", "soft bounces", "final outcome Temporary (a soft bounce never resolved)"),
     ("hard", "hard bounces", "final outcome Permanent"),
     ("intermediate", "no final report", "only progress reports planned"),
     ("owed", "bounces owed", "messages whose bounce the buffer acknowledged"),

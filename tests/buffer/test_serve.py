@@ -1,6 +1,7 @@
 """``smsbounce serve`` as an operator runs it: a real process on a real port."""
 
 import subprocess
+import sys
 
 import pytest
 import requests
@@ -51,3 +52,50 @@ def test_bad_configuration_stops_the_start_with_one_sentence(env, sentence):
     assert result.returncode == 1
     assert sentence in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_two_servers_of_one_user_share_no_control_socket(tmp_path):
+    # gunicorn 27 puts a control socket in $HOME/.gunicorn by default, one for every server of
+    # the user: the second server took it over and stopping either deleted it.
+    env = {"HOME": str(tmp_path), "SMSBOUNCE_API_PASSWORD": "x" * 16}
+    first_db, second_db = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
+    with ServeProcess({**env, "SMSBOUNCE_DATABASE_URL": first_db}) as first:
+        with ServeProcess({**env, "SMSBOUNCE_DATABASE_URL": second_db}) as second:
+            assert send(requests, first, "1") == send(requests, second, "2") == "stored"
+            assert second.stop() == 0
+        assert send(requests, first, "3") == "stored"
+        assert first.stop() == 0
+    assert not (tmp_path / ".gunicorn").exists()
+
+
+# Imports the command with psycopg2 made unimportable, as on an install without the extra.
+_WITHOUT_DRIVER = (
+    "import sys; sys.modules['psycopg2'] = None; "
+    "from smsbounce.buffer.cli import main; sys.exit(main())"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "--port", "0"],
+        ["migrate"],
+        ["demo", "--messages", "1"],
+    ],
+    ids=["serve", "migrate", "demo"],
+)
+def test_a_postgresql_url_without_the_driver_says_what_to_install(command):
+    url = "postgresql://postgres@127.0.0.1:1/none"
+    if command[0] == "demo":
+        command = [*command, "--database-url", url]
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_DRIVER, *command],
+        env={"PATH": "/usr/bin:/bin", "SMSBOUNCE_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "pip install 'smsbounce[postgres]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
