@@ -46,12 +46,12 @@ class Order:
 
 
 @dataclass(frozen=True)
-class Accepted:
+class OrderAccepted:
     order_id: str
 
 
 @dataclass(frozen=True)
-class Rejected:
+class OrderRejected:
     code: str
     text: str
 
@@ -89,7 +89,7 @@ def write_body(order: Order) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def parse_answer(body: str) -> Accepted | Rejected:
+def parse_answer(body: str) -> OrderAccepted | OrderRejected:
     """Read DI's answer: ``ORDERID=<id>``, or ``ERROR=<hex code>`` (+ ``ERRORTEXT=``), or a body
     that is just a hex code with words. Raises ``UnexpectedAnswer`` for anything else, and for an
     order id the buffer could not store (over 64 characters: its bounces would be lost).
@@ -102,16 +102,18 @@ def parse_answer(body: str) -> Accepted | Rejected:
             raise UnexpectedAnswer(
                 f"ORDERID {order_id[:40]!r} is not 1-{ORDER_ID_MAX} printable ASCII characters"
             )
-        return Accepted(order_id)
+        return OrderAccepted(order_id)
     found = _ERROR.search(lines)
     if found:
         code = found.group(1).upper()
         text = _ERROR_TEXT.search(lines)
-        return Rejected(code, html.unescape(text.group(1)) if text else ERROR_TEXTS.get(code, ""))
+        return OrderRejected(
+            code, html.unescape(text.group(1)) if text else ERROR_TEXTS.get(code, "")
+        )
     words = " ".join(html.unescape(lines).split())
     bare = _BARE_CODE.search(words)
     if bare and any(c.isdigit() for c in bare.group(1)):
         code = bare.group(1).upper()
         rest = (words[: bare.start()] + words[bare.end() :]).strip(" :-")
-        return Rejected(code, rest or ERROR_TEXTS.get(code, ""))
+        return OrderRejected(code, rest or ERROR_TEXTS.get(code, ""))
     raise UnexpectedAnswer(f"neither ORDERID nor an error code in {words[:200]!r}")

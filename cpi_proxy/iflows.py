@@ -14,8 +14,8 @@ from typing import Any
 
 from smsbounce import contracts
 
-from .di_send import Accepted, Order, UnexpectedAnswer, parse_answer, write_body
-from .outbound import Answer, TargetFailed, basic_auth, call, describe, status_failure
+from .di_send import Order, OrderAccepted, UnexpectedAnswer, parse_answer, write_body
+from .outbound import TargetAnswer, TargetFailed, basic_auth, call, describe, status_failure
 from .settings import Settings
 
 REQUEST_CONTRACT = "marketing-send-request"
@@ -47,7 +47,7 @@ def wire_query(raw: str) -> str:
     )
 
 
-def relay_status(settings: Settings, context: ssl.SSLContext, raw_query: str) -> Answer:
+def relay_status(settings: Settings, context: ssl.SSLContext, raw_query: str) -> TargetAnswer:
     """Forward Marketing's status pull to the buffer's ``get`` with the proxy's own credentials.
     Returns a 2xx answer unchanged; anything else fails the exchange (``TargetFailed``)."""
     url = settings.buffer_status_url
@@ -134,7 +134,7 @@ def send_package(
     return contracts.validate(RESPONSE_CONTRACT, {"version": "1", "results": results})
 
 
-def _result(url: str, message_id: str, answer: Answer) -> dict[str, str]:
+def _result(url: str, message_id: str, answer: TargetAnswer) -> dict[str, str]:
     success = 200 <= answer.status < 300
     try:
         outcome = parse_answer(answer.body.decode("utf-8", errors="replace"))
@@ -144,7 +144,7 @@ def _result(url: str, message_id: str, answer: Answer) -> dict[str, str]:
         raise TargetFailed(
             f"java.lang.IllegalStateException: unexpected answer from {describe(url)}: {exc}"
         ) from None
-    if isinstance(outcome, Accepted):
+    if isinstance(outcome, OrderAccepted):
         if not success:
             raise TargetFailed(status_failure(url, answer.status))
         return {

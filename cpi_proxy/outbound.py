@@ -37,7 +37,7 @@ class TargetFailed(Exception):
 
 
 @dataclass(frozen=True)
-class Answer:
+class TargetAnswer:
     status: int
     content_type: str | None
     body: bytes
@@ -57,7 +57,7 @@ def call(
     query: str | None = None,
     headers: Mapping[str, str] | None = None,
     body: bytes | None = None,
-) -> Answer:
+) -> TargetAnswer:
     """Send one request and return the answer whatever its status; raise ``TargetFailed`` when
     no answer came (refused, timeout, untrusted certificate, broken connection).
 
@@ -97,7 +97,7 @@ def call(
                 f"java.io.IOException: the answer of {describe(url)} exceeds "
                 f"{MAX_ANSWER_BYTES} bytes"
             )
-        return Answer(response.status, response.getheader("Content-Type"), content)
+        return TargetAnswer(response.status, response.getheader("Content-Type"), content)
     finally:
         connection.close()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from smsbounce.cpi_proxy.di_send import (
-    Accepted,
     Order,
-    Rejected,
+    OrderAccepted,
+    OrderRejected,
     UnexpectedAnswer,
     encode_text,
     parse_answer,
@@ -88,23 +88,23 @@ def test_a_multi_line_text_stays_inside_the_message_section():
 @pytest.mark.parametrize(
     "body, expected",
     [
-        ("<html><body>\nORDERID=1634731244\n</body></html>\n", Accepted("1634731244")),
-        ("<HTML><BODY>ORDERID=123<BR></BODY></HTML>", Accepted("123")),
-        ("ORDERID=abc-9\r\n", Accepted("abc-9")),
-        ("orderid = 77", Accepted("77")),
+        ("<html><body>\nORDERID=1634731244\n</body></html>\n", OrderAccepted("1634731244")),
+        ("<HTML><BODY>ORDERID=123<BR></BODY></HTML>", OrderAccepted("123")),
+        ("ORDERID=abc-9\r\n", OrderAccepted("abc-9")),
+        ("orderid = 77", OrderAccepted("77")),
         (
             "<html><body>\nERROR=6019\nERRORTEXT=Recipient list invalid: entry 1 (&#x27;x&#x27;)\n"
             "</body></html>\n",
-            Rejected("6019", "Recipient list invalid: entry 1 ('x')"),
+            OrderRejected("6019", "Recipient list invalid: entry 1 ('x')"),
         ),
-        ("ERROR=600f\n", Rejected("600F", "Authentication failed")),
-        ("ERROR=1234\n", Rejected("1234", "")),
+        ("ERROR=600f\n", OrderRejected("600F", "Authentication failed")),
+        ("ERROR=1234\n", OrderRejected("1234", "")),
         (
             "<html><body>6017 Message text missing</body></html>",
-            Rejected("6017", "Message text missing"),
+            OrderRejected("6017", "Message text missing"),
         ),
-        ("Error 8000", Rejected("8000", "Error")),
-        ("6018", Rejected("6018", "Recipient list missing")),
+        ("Error 8000", OrderRejected("8000", "Error")),
+        ("6018", OrderRejected("6018", "Recipient list missing")),
     ],
     ids=[
         "order",
@@ -149,8 +149,8 @@ def test_the_di_simulator_reads_our_body_and_we_read_its_answers():
     assert (parsed.subject, parsed.text, parsed.originator) == ("MC-7", "a\\nb", "ACME")
     assert (parsed.reply_address, parsed.validity) == ("http://b.example/set/tok", "2d")
 
-    assert parse_answer(ini.order_answer("123456")) == Accepted("123456")
+    assert parse_answer(ini.order_answer("123456")) == OrderAccepted("123456")
     error = ini.DIError("6019", "entry 1 ('0') is not a phone number")
-    assert parse_answer(ini.error_answer(error)) == Rejected(
+    assert parse_answer(ini.error_answer(error)) == OrderRejected(
         "6019", "Recipient list invalid: entry 1 ('0') is not a phone number"
     )
