@@ -9,16 +9,12 @@ from functools import cache
 from importlib.resources import files
 from urllib.parse import parse_qsl
 
-import pytest
 import requests
 from bottle import Bottle, HTTPResponse, request
 from jsonschema import Draft202012Validator
 
 from smsbounce.plumbing.serving import LocalServer
-from smsbounce.simulators.di.app import create_app
 from smsbounce.simulators.di.scenario import Scenario
-from smsbounce.simulators.di.settings import Settings
-from smsbounce.simulators.di.simulator import Simulator
 
 WAIT = 10.0  # upper bound for any condition a test waits on; never a fixed sleep
 AUTH = ("acme", "pw")
@@ -103,39 +99,6 @@ class Receiver:
 
     def stop(self) -> None:
         self.server.stop()
-
-
-@pytest.fixture
-def start_receiver():
-    started = []
-
-    def start(answers=None, body: str = "ok") -> Receiver:
-        receiver = Receiver(answers, body)
-        started.append(receiver)
-        return receiver
-
-    yield start
-    for receiver in started:
-        receiver.stop()
-
-
-@pytest.fixture
-def start_sim():
-    """Start simulators (live servers) from a scenario and Settings fields."""
-    started = []
-
-    def start(scenario=None, **fields) -> LocalServer:
-        settings = Settings(scenario=scenario or quiet_scenario(), first_order_id=1000, **fields)
-        simulator = Simulator(settings)
-        server = LocalServer(create_app(settings, simulator))
-        server.simulator = simulator
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-        server.simulator.close()
 
 
 def send(sim, body, auth=AUTH, account="acme"):

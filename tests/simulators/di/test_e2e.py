@@ -11,10 +11,7 @@ import requests
 
 from smsbounce import contracts
 from smsbounce.simulators.di.scenario import load_scenario
-from tests.simulators.di import helpers as di_sim_helpers
 from tests.simulators.di.helpers import control, send, send_body, settle
-
-start_sim = di_sim_helpers.start_sim  # a fixture
 
 INGEST = "/api/v1/notifications/set"
 STATUS = "/api/v1/notifications/get"

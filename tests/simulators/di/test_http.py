@@ -11,12 +11,9 @@ import requests
 from smsbounce import contracts
 from smsbounce.simulators.di.ini import parse_answer
 from smsbounce.simulators.di.scenario import load_scenario
-from tests.simulators.di import helpers as di_sim_helpers
 from tests.simulators.di.helpers import AUTH, WAIT, control, quiet_scenario, send, send_body, settle
 
 # The fixtures live with the helpers (tests/conftest.py is shared by every package's tests).
-start_sim = di_sim_helpers.start_sim
-start_receiver = di_sim_helpers.start_receiver
 
 # -- send API ------------------------------------------------------------------------------------
 

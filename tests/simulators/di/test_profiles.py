@@ -17,11 +17,7 @@ from smsbounce.simulators.di.__main__ import main
 from smsbounce.simulators.di.formats import FORMATS, ReportContext, make_format
 from smsbounce.simulators.di.scenario import PERMANENT, PlannedReport
 from smsbounce.simulators.di.settings import Settings, SettingsError
-from tests.simulators.di import helpers as di_sim_helpers
 from tests.simulators.di.helpers import control, quiet_scenario, send, send_body, settle
-
-start_sim = di_sim_helpers.start_sim
-start_receiver = di_sim_helpers.start_receiver
 
 EVENT = datetime(2026, 11, 25, 20, 56, 11, 378000, tzinfo=timezone.utc)
 ACCEPTED = datetime(2026, 11, 25, 20, 56, 10, tzinfo=timezone.utc)

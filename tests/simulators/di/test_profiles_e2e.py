@@ -18,8 +18,6 @@ from tests.simulators.di import helpers as di_sim_helpers
 from tests.simulators.di.helpers import control, send, send_body, settle
 from tests.simulators.di.test_e2e import served_bounces
 
-start_sim = di_sim_helpers.start_sim  # a fixture
-
 MESSAGES = 60
 SEED = 3
 TOKEN = "twilio-auth-token-for-tests"
