@@ -63,3 +63,18 @@ def test_the_specification_is_cited_inside_the_clone():
         and stale.search(path.read_text(encoding="utf-8", errors="replace"))
     ]
     assert not outside, f"files citing the specification outside the clone: {outside}"
+
+
+# A path of ours in backticks, e.g. `buffer/store.py` or `tests/fault/` (not globs or patterns).
+FOLDERS = "buffer|cpi_proxy|contracts|plumbing|simulators|tests|bench|docs"
+PATH = re.compile(rf"`((?:{FOLDERS})/[\w./-]*)`")
+
+
+@pytest.mark.parametrize("path", _tracked("*.md"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_paths_named_in_docs_exist(path):
+    missing = [
+        name
+        for name in PATH.findall(path.read_text(encoding="utf-8"))
+        if "*" not in name and not (ROOT / name.split("::")[0]).exists()
+    ]
+    assert not missing, f"{path.relative_to(ROOT)} names paths the clone lacks: {missing}"
