@@ -3,7 +3,7 @@ the shipped packages import is a declared runtime dependency (not only a test ex
 
 import ast
 import sys
-from importlib.metadata import packages_distributions, requires
+from importlib.metadata import distributions, packages_distributions, requires
 from pathlib import Path
 
 import pytest
@@ -49,3 +49,18 @@ def test_every_third_party_import_is_a_runtime_dependency():
         if not {d.lower().replace("_", "-") for d in distributions} & declared:
             missing.add(f"{module} ({', '.join(distributions)})")
     assert not missing, f"imported but not declared in [project] dependencies: {sorted(missing)}"
+
+
+def test_the_distribution_installs_one_top_level_name():
+    # Generic top-level names (buffer, contracts, simulators) collide with other distributions:
+    # pip would mix two packages' files in one folder. Editable installs add only their hooks.
+    # The installed metadata, not a build's smsbounce.egg-info that the checkout may also hold.
+    [installed] = [
+        d for d in distributions(name="smsbounce") if Path(d.locate_file("")).resolve() != ROOT
+    ]
+    tops = {
+        path.parts[0]
+        for path in installed.files or []
+        if path.suffix == ".py" and not path.parts[0].startswith("__editable__")
+    }
+    assert tops <= {"smsbounce"}, f"installed top-level names besides smsbounce: {sorted(tops)}"
