@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -13,6 +14,7 @@ import click
 from smsbounce.plumbing.serving import run_gunicorn
 
 from . import logs, migrations
+from .clock import ClockWatch
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
 from .settings import Settings, SettingsError
 from .store import Store
@@ -85,6 +87,10 @@ def _serve(settings: Settings, log_config: dict) -> None:
 
     store = Store.open(settings)
     _prepare_schema(store, settings)
+    # Once at start (warns when off by more than half the lag); then at every /readyz and
+    # every /metrics scrape.
+    with contextlib.suppress(DatabaseUnavailable):
+        ClockWatch(store, settings.settle_lag).measure()
     # Workers are forked: each must open its own connections, none inherited from here.
     store.close()
     app = create_app(settings, store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import cache
 
@@ -11,6 +12,7 @@ from smsbounce.contracts import openapi
 from smsbounce.plumbing.web import JsonErrors, basic_auth_user
 
 from . import statuspage
+from .clock import ClockWatch
 from .errors import (
     DatabaseUnavailable,
     HttpError,
@@ -59,6 +61,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     outcomes = OutcomeCounts(store)
     metrics = Metrics(settings.metrics_dir, on_outcome=outcomes.add)
     app = _Buffer(metrics.observe_request)
+    clock = ClockWatch(store, settings.settle_lag, on_offset=metrics.clock_offset.set)
     app.metrics, app.outcomes = metrics, outcomes
     app.install(JsonErrors(on_error=_note_database_error))
     app.default_error_handler = router_error
@@ -139,6 +142,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     def prometheus():
         """Prometheus text format, every worker's counts; the same basic auth as ``get``."""
         require_auth()
+        # The figures still answer without a database; the offset keeps its last value.
+        with contextlib.suppress(DatabaseUnavailable):
+            clock.measure()
         body, content_type = metrics.render()
         response.content_type = content_type
         return body
@@ -146,12 +152,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     @app.get("/readyz")
     def readyz():
         """The database answers, the table exists and every migration is applied; 503
-        otherwise (no auth, no data)."""
+        otherwise (no auth, no data). Says whose clock stamps ingest times and how far it is
+        ahead of this instance's (docs/spec.md §4, one clock)."""
         try:
             store.check()
         except MigrationError as exc:
             raise HttpError(str(exc), status=503) from None
-        return {"status": "ready"}
+        return {
+            "status": "ready",
+            "ingestClock": store.ingest_clock,
+            "clockOffsetSeconds": round(clock.measure(), 6),
+        }
 
     if settings.enable_clear:
 

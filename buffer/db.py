@@ -2,7 +2,13 @@
 
 ``sqlite:///relative.db``, ``sqlite:////absolute.db`` and ``postgresql://user@host:port/name``
 (``postgres://`` too, as Cloud Foundry writes it) are accepted. Both are pooled: PostgreSQL's pool
-pings a connection on checkout, so connections survive a server restart.
+pings a connection on checkout, so connections survive a server restart (or a PgBouncer restart).
+
+PostgreSQL may sit behind PgBouncer in transaction pooling mode, where consecutive transactions
+of one client run on different server connections: nothing here relies on session state. The
+timeouts are set inside each transaction (``SET LOCAL``), never as startup options (PgBouncer
+refuses those) or per session; psycopg2 binds parameters on the client, so no server-side
+prepared statement is left behind on a connection another client gets next.
 """
 
 from __future__ import annotations
@@ -28,6 +34,15 @@ class UnsupportedDatabaseUrl(ValueError):
     pass
 
 
+# The database's clock in the ingest time's unit, UTC microseconds since the epoch (docs/spec.md
+# §4, one clock). clock_timestamp() is the moment it is evaluated, so an upsert stamps the time
+# it runs, not the time its transaction began; statement_timestamp() is when a statement
+# arrived, never later than the snapshot that statement reads.
+_MICROS = "floor(extract(epoch from {}) * 1000000)::bigint"
+NOW_US_SQL = _MICROS.format("clock_timestamp()")
+STATEMENT_US_SQL = _MICROS.format("statement_timestamp()")
+
+
 class _PostgresPool(PooledPostgresqlDatabase):
     """playhouse's pool that, after a connection attempt timed out, fails at once for a while.
 
@@ -38,10 +53,21 @@ class _PostgresPool(PooledPostgresqlDatabase):
     the buffer is back the moment the database is.
     """
 
-    def __init__(self, *args, pause: float, **kwargs):
+    def __init__(self, *args, pause: float, timeout_ms: int, **kwargs):
         self._pause = pause
         self._failing_until = 0.0
+        # Sent with BEGIN in one round trip; SET LOCAL ends with the transaction, so a pooler
+        # handing the server connection to another client hands over no setting of ours.
+        self._begin_sql = "BEGIN; " + " ".join(
+            f"SET LOCAL {name} = {timeout_ms};"
+            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+        )
         super().__init__(*args, **kwargs)
+
+    def begin(self, isolation_level=None):
+        if isolation_level is not None:
+            raise ValueError("the buffer runs every transaction at the server's default level")
+        self.execute_sql(self._begin_sql)
 
     def _connect(self):
         if time.monotonic() < self._failing_until:
@@ -55,11 +81,14 @@ class _PostgresPool(PooledPostgresqlDatabase):
             raise
 
 
-def connect(url: str, timeout: float) -> Database:
+def connect(url: str, timeout: float, pool_size: int = 8) -> Database:
     """A pooled peewee Database for ``url``; no connection is opened yet.
 
     ``timeout`` (seconds) bounds every wait: SQLite's busy timeout, PostgreSQL's connect,
-    statement and lock timeouts, and the wait for a free pooled connection.
+    statement and lock timeouts, and the wait for a free pooled connection. ``pool_size`` is
+    the most connections this process holds at once (the connection budget, docs/operations.md
+    "Scale out"); a thread finding them all in use waits up to ``timeout``, then gets
+    DatabaseUnavailable.
     """
     scheme = urlsplit(url).scheme
     if scheme not in SCHEMES:
@@ -74,7 +103,7 @@ def connect(url: str, timeout: float) -> Database:
                 "a PostgreSQL database URL needs the driver: pip install 'smsbounce[postgres]'"
             ) from None
     ms = int(timeout * 1000)
-    pool = {"max_connections": 64, "stale_timeout": 300, "timeout": timeout}
+    pool = {"max_connections": pool_size, "stale_timeout": 300, "timeout": timeout}
     if scheme == "sqlite":
         return connect_url(
             "sqlite+pool" + url[len(scheme) :],
@@ -92,8 +121,7 @@ def connect(url: str, timeout: float) -> Database:
         **parse_url(url),
         connect_timeout=max(1, round(timeout)),
         # A statement can never outlast the settle lag (docs/spec.md §4, commit skew).
-        options=f"-c statement_timeout={ms} -c lock_timeout={ms} "
-        f"-c idle_in_transaction_session_timeout={ms}",
+        timeout_ms=ms,
         pause=timeout,
         **pool,
     )
@@ -103,20 +131,27 @@ def is_sqlite(database: Database) -> bool:
     return database.__class__.__name__.endswith("SqliteDatabase")
 
 
+def database_now_us(database: Database) -> int:
+    """The PostgreSQL server's clock, UTC microseconds (call inside a ``session``)."""
+    return database.execute_sql("SELECT " + NOW_US_SQL).fetchone()[0]
+
+
 @contextmanager
 def session(database: Database, *, write: bool = False):
     """A pooled connection for one unit of work; a write runs in one transaction.
 
     SQLite writes take the write lock up front (BEGIN IMMEDIATE) instead of upgrading a read
     lock mid-transaction, which is what produces "database is locked" under concurrency.
+    On PostgreSQL reads run in a transaction too: that is where their timeouts are set.
     Raises DatabaseUnavailable for anything the database, not the caller, got wrong.
     """
     try:
         with database.connection_context():
-            if not write:
-                yield
-            elif is_sqlite(database):
-                with database.atomic(lock_type="IMMEDIATE"):
+            if is_sqlite(database):
+                if write:
+                    with database.atomic(lock_type="IMMEDIATE"):
+                        yield
+                else:
                     yield
             else:
                 with database.atomic():

@@ -13,6 +13,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -85,6 +86,14 @@ class Metrics:
         self.purged = Counter(
             "smsbounce_bounces_purged",
             "Bounces deleted by retention.",
+            registry=registry,
+        )
+        # Set by the worker that measured last (at a scrape or a readiness probe).
+        self.clock_offset = Gauge(
+            "smsbounce_clock_offset_seconds",
+            "How far the clock that stamps ingest times (the database's on PostgreSQL) is "
+            "ahead of this instance's clock; 0 on SQLite, where it is this host's clock.",
+            multiprocess_mode="livemostrecent",
             registry=registry,
         )
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from dataclasses import dataclass
 
 from .db import DatabaseUnavailable
@@ -41,7 +40,8 @@ def pollable_days(settings) -> float:
 
 def purge(store, settings, older_than_days: float, *, now_us: int | None = None, batch=BATCH):
     """Delete bounces older than ``older_than_days`` (raised to the pollable reach)."""
-    now_us = time.time_ns() // 1000 if now_us is None else now_us
+    # Ages are measured on the clock that stamped the ingest times (docs/spec.md §4, one clock).
+    now_us = store.now_us() if now_us is None else now_us
     kept_days = max(older_than_days, pollable_days(settings))
     before_us = now_us - int(kept_days * DAY_US)
     deleted = batches = 0

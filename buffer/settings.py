@@ -59,6 +59,9 @@ class Settings:
     max_window_days: int = 366
     settle_lag: float = 30.0
     db_timeout: float = 10.0
+    # Connections one worker may hold at once; None: one per thread (docs/operations.md,
+    # "Scale out").
+    db_pool_size: int | None = None
     provider_timezone: str = "UTC"
     status_table: StatusTable = field(default_factory=load_status_table)
     provider_files: tuple[str, ...] = ()
@@ -76,6 +79,10 @@ class Settings:
     purge_interval: float = 0.0
     migrate_on_start: bool = True
     on_cloud_foundry: bool = False
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size or self.threads
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -103,6 +110,7 @@ class Settings:
             max_window_days=env.integer("SMSBOUNCE_MAX_WINDOW_DAYS", 366, low=1, high=3660),
             settle_lag=env.number("SMSBOUNCE_SETTLE_LAG", 30.0, low=0, high=3600),
             db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", 10.0, low=0.1, high=600),
+            db_pool_size=env.integer("SMSBOUNCE_DB_POOL_SIZE", None, low=1, high=256),
             provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", "UTC"),
             status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
             provider_files=env.items("SMSBOUNCE_PROVIDER_FILES"),

@@ -1,4 +1,9 @@
-"""Every query of the buffer: the ranked upsert, the windowed pages, clear (docs/spec.md §4)."""
+"""Every query of the buffer: the ranked upsert, the windowed pages, clear (docs/spec.md §4).
+
+One clock (docs/spec.md §4): every ingest time, and every comparison with "now" that a window
+depends on, comes from one clock — the database server's on PostgreSQL, where several instances
+share one database, and the host's on SQLite, whose database lives on that one host.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import EXCLUDED, Case, Database, Tuple, fn
+from peewee import EXCLUDED, SQL, Case, Database, Tuple, fn
 
 from . import db, migrations, models
 from .reports import Outcome, Report, Result, to_status_item
@@ -42,12 +47,19 @@ class Store:
         *,
         page_size: int = 100,
         settle_lag: float = 30.0,
-        clock: Callable[[], int] = _now_micros,
+        clock: Callable[[], int] | None = None,
+        host_clock: Callable[[], int] = _now_micros,
     ):
+        """``clock`` pins the ingest clock (tests place ingest times with it); by default it is
+        the database's on PostgreSQL and ``host_clock`` — this process's clock, UTC
+        microseconds — on SQLite."""
         self.database = database
         self.page_size = page_size
         self.settle_lag_us = int(settle_lag * 1_000_000)
-        self._clock = clock
+        self._host_clock = host_clock
+        self._clock = clock or host_clock
+        # True: the database stamps ingest times and tells "now" (the one clock, §4).
+        self.database_clock = clock is None and not db.is_sqlite(database)
         self._model = models.bind(database)
         self._counts = models.bind(database, models.OutcomeCount)
         self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
@@ -57,13 +69,45 @@ class Store:
         self._marks_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings, clock: Callable[[], int] | None = None) -> Store:
+    def open(
+        cls,
+        settings,
+        clock: Callable[[], int] | None = None,
+        host_clock: Callable[[], int] = _now_micros,
+    ) -> Store:
         return cls(
-            db.connect(settings.database_url, settings.db_timeout),
+            db.connect(settings.database_url, settings.db_timeout, settings.pool_size),
             page_size=settings.page_size,
             settle_lag=settings.settle_lag,
-            clock=clock or _now_micros,
+            clock=clock,
+            host_clock=host_clock,
         )
+
+    @property
+    def ingest_clock(self) -> str:
+        """Whose clock stamps ingest times: "database" or "host"."""
+        return "database" if self.database_clock else "host"
+
+    def now_us(self) -> int:
+        """Now on the ingest clock, UTC microseconds."""
+        if not self.database_clock:
+            return self._clock()
+        with db.session(self.database):
+            return db.database_now_us(self.database)
+
+    def clock_offset(self) -> float:
+        """Seconds the ingest clock is ahead of this process's clock (negative: behind).
+
+        Measured against the database on PostgreSQL, to within half a round trip; 0.0 when
+        ingest times come from this process's own clock (SQLite): there is no second clock.
+        """
+        if not self.database_clock:
+            return 0.0
+        with db.session(self.database):
+            before = self._host_clock()
+            remote = db.database_now_us(self.database)
+            after = self._host_clock()
+        return (remote - (before + after) / 2) / 1_000_000
 
     def create_tables(self) -> None:
         """Bring the schema to the latest version (``buffer.migrations``)."""
@@ -104,7 +148,9 @@ class Store:
         return results
 
     def _upsert(self, model, report: Report, provider: str, raw: str | None) -> Result:
-        # Taken inside the transaction: on SQLite after the write lock is held.
+        # Taken inside the transaction: on SQLite after the write lock is held; on PostgreSQL
+        # by the server, while the upsert runs.
+        stamp = SQL(db.NOW_US_SQL) if self.database_clock else self._clock()
         row = {
             model.message_id: report.message_id,
             model.recipient: report.recipient,
@@ -112,11 +158,11 @@ class Store:
             model.status_text: report.status_text,
             model.type: report.outcome.value,
             model.timestamp: report.timestamp,
-            model.ingested_at: self._clock(),
+            model.ingested_at: stamp,
             model.provider: provider,
             model.raw_report: raw,
         }
-        values = [field.db_value(value) for field, value in row.items()]
+        values = [field.db_value(v) for field, v in row.items() if not isinstance(v, SQL)]
         if self._upsert_sql is None:
             self._upsert_sql = self._build_upsert(model, row, values)
         sql, constants = self._upsert_sql
@@ -131,7 +177,8 @@ class Store:
     def _build_upsert(model, row: dict, values: list) -> tuple[str, list]:
         """The upsert's SQL and its constant parameters. Building it with peewee costs more CPU
         than the database spends running it, so it is built once; the row's values are the
-        statement's leading parameters (VALUES comes first), the rank constants follow."""
+        statement's leading parameters (VALUES comes first; the database's clock is SQL, not a
+        parameter), the rank constants follow."""
         incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
         later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
         query = model.insert(row).on_conflict(
@@ -148,41 +195,52 @@ class Store:
         """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.
 
         A window [start, end) selects ingest times in [start − lag, end − lag): a report that
-        commits late still lands in a window that has not been polled yet. Once a window has
-        ended, no row can enter it any more (new ingest times are later), so where its pages
-        start is remembered and a deep page seeks there rather than skipping rows.
+        commits late still lands in a window that has not been polled yet. Once the ingest
+        clock has passed end (so every row stamped before end − lag has committed), no row can
+        enter the window any more, so where its pages start is remembered and a deep page
+        seeks there rather than skipping rows. On PostgreSQL the database tells that moment
+        with the rows (the time the query arrived, before its snapshot), so the instances'
+        clocks decide nothing.
         """
         model = self._model
         query = model.select().order_by(model.ingested_at, model.message_id)
-        marks, skip = None, number
+        shifted, skip, read_at = None, number, None
         if window is not None:
-            start, end = (_micros(moment) - self.settle_lag_us for moment in window)
+            start, end = shifted = tuple(_micros(t) - self.settle_lag_us for t in window)
             lower = model.ingested_at >= start
-            if end <= self._clock() - self.settle_lag_us:
-                marks = self._marks_of((start, end))
-                known = max((page for page in marks if page <= number), default=None)
-                if known is not None:
-                    # The mark lies inside the window, so it replaces the lower bound: SQLite
-                    # seeks on a row value only when it is the sole lower bound.
-                    lower = Tuple(model.ingested_at, model.message_id) >= Tuple(*marks[known])
-                    skip = number - known
+            marks = self._marks_of(shifted, create=False)  # only an ended window has marks
+            known = max((page for page in marks or () if page <= number), default=None)
+            if known is not None:
+                # The mark lies inside the window, so it replaces the lower bound: SQLite
+                # seeks on a row value only when it is the sole lower bound.
+                lower = Tuple(model.ingested_at, model.message_id) >= Tuple(*marks[known])
+                skip = number - known
             query = query.where(lower & (model.ingested_at < end))
+            if self.database_clock:
+                query = query.select_extend(SQL(db.STATEMENT_US_SQL).alias("read_at"))
+            else:
+                read_at = self._clock()
         # One extra row tells whether another page follows, without counting the window.
         query = query.limit(self.page_size + 1).offset(skip * self.page_size)
         with db.session(self.database):
             rows = list(query)
-        if marks is not None:
-            for page, found in ((number, rows[:1]), (number + 1, rows[self.page_size :])):
-                if found:
-                    marks[page] = (found[0].ingested_at, found[0].message_id)
+        if shifted is not None and rows:
+            read_at = rows[0].read_at if self.database_clock else read_at
+            if shifted[1] + self.settle_lag_us <= read_at:
+                marks = self._marks_of(shifted)
+                for page, found in ((number, rows[:1]), (number + 1, rows[self.page_size :])):
+                    if found:
+                        marks[page] = (found[0].ingested_at, found[0].message_id)
         return Page(
             items=[to_status_item(row) for row in rows[: self.page_size]],
             last_page=len(rows) <= self.page_size,
         )
 
-    def _marks_of(self, window: tuple[int, int]) -> dict[int, tuple[int, str]]:
+    def _marks_of(self, window: tuple[int, int], create: bool = True):
         with self._marks_lock:
-            marks = self._marks.setdefault(window, {})
+            marks = self._marks.setdefault(window, {}) if create else self._marks.get(window)
+            if marks is None:
+                return None
             self._marks.move_to_end(window)
             while len(self._marks) > MARKED_WINDOWS:
                 self._marks.popitem(last=False)

@@ -93,8 +93,8 @@ def start_buffer():
     """Start buffers from settings; every one is stopped (and its pool closed) at teardown."""
     started = []
 
-    def start(settings: Settings, clock=None) -> LocalServer:
-        store = Store.open(settings, clock)
+    def start(settings: Settings, clock=None, **store_options) -> LocalServer:
+        store = Store.open(settings, clock, **store_options)
         store.create_tables()
         server = LocalServer(create_app(settings, store))
         server.store = store

@@ -3,6 +3,7 @@ and service resumes by itself (docs/spec.md §4)."""
 
 import sqlite3
 import time
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -75,7 +76,7 @@ def test_postgres_outage_answers_503_and_pooled_connections_recover(start_buffer
     assert_unavailable(requests.get(server.url + "/readyz"))
 
     proxy.start()
-    assert requests.get(server.url + "/readyz").json() == {"status": "ready"}
+    assert requests.get(server.url + "/readyz").json()["status"] == "ready"
     assert deliver(server, "after").json()["result"] == "stored"
     assert sorted(b["messageId"] for b in all_bounces(requests, server)) == ["after", "before"]
 
@@ -105,3 +106,70 @@ def test_during_an_outage_bad_input_is_still_a_400_and_successes_are_acknowledge
     success = ingest(requests, server, report_query(status="0x451A delivered"))
     assert success.json()["result"] == "acknowledged"
     assert_unavailable(deliver(server, "a-bounce"))
+
+
+def test_a_request_finding_the_pool_in_use_answers_503_then_gets_a_connection(start_buffer, db_url):
+    # SMSBOUNCE_DB_POOL_SIZE=1: the test holds the one connection, as a slow request would.
+    server = start_buffer(settings_for(db_url, db_pool_size=1, db_timeout=0.5))
+    pool = server.store.database
+    pool.connect()  # this thread's connection: the pool has none left for the server's
+    try:
+        started = time.monotonic()
+        assert_unavailable(deliver(server, "waits"))
+        assert time.monotonic() - started < 5, "a full pool must not hang the sender"
+        assert_unavailable(requests.get(server.url + "/api/v1/notifications/get", auth=server.auth))
+    finally:
+        pool.close()  # back into the pool
+    assert deliver(server, "after").json()["result"] == "stored"
+    assert [b["messageId"] for b in all_bounces(requests, server)] == ["after"]
+
+
+@pytest.fixture
+def limited_role_url(postgres_url):
+    """The test database as a role of its own whose CONNECTION LIMIT the test sets
+    (superusers ignore limits); yields (url, set_limit)."""
+    import psycopg2
+
+    role = f"smsbounce_limited_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(postgres_url)
+    admin.autocommit = True
+    cursor = admin.cursor()
+    cursor.execute(f'CREATE ROLE "{role}" LOGIN')
+    cursor.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')
+    cursor.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+
+    def set_limit(limit: int) -> None:
+        cursor.execute(f'ALTER ROLE "{role}" CONNECTION LIMIT {int(limit)}')
+        if limit == 0:
+            # The limit refuses new connections; end the pooled ones, as a failover would.
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
+
+    parts = urlsplit(postgres_url)
+    yield urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}")), set_limit
+    cursor.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+    )
+    cursor.execute(f'DROP OWNED BY "{role}"')
+    cursor.execute(f'DROP ROLE "{role}"')
+    admin.close()
+
+
+def test_postgres_refusing_connections_answers_503_and_recovers_by_itself(
+    start_buffer, limited_role_url
+):
+    url, set_limit = limited_role_url
+    server = start_buffer(settings_for(url, db_timeout=2.0))
+    assert deliver(server, "before").json()["result"] == "stored"
+
+    set_limit(0)  # "too many connections for role": every new connection is refused
+    assert_unavailable(deliver(server, "refused"))
+    assert_unavailable(requests.get(server.url + "/api/v1/notifications/get", auth=server.auth))
+    assert_unavailable(requests.get(server.url + "/readyz"))
+
+    set_limit(-1)  # no restart, no intervention at the buffer
+    assert requests.get(server.url + "/readyz").json()["status"] == "ready"
+    assert deliver(server, "after").json()["result"] == "stored"
+    assert sorted(b["messageId"] for b in all_bounces(requests, server)) == ["after", "before"]

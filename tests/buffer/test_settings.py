@@ -42,6 +42,7 @@ def test_every_variable_is_read():
             "PORT": "9000",
             "SMSBOUNCE_WORKERS": "3",
             "SMSBOUNCE_THREADS": "4",
+            "SMSBOUNCE_DB_POOL_SIZE": "3",
         }
     )
     assert (settings.api_user, settings.api_password, settings.password_generated) == (
@@ -60,6 +61,12 @@ def test_every_variable_is_read():
         3,
         4,
     )
+    assert settings.pool_size == 3
+
+
+def test_the_pool_holds_one_connection_per_thread_by_default():
+    assert Settings.from_env({"SMSBOUNCE_THREADS": "12"}).pool_size == 12
+    assert Settings.from_env({}).pool_size == Settings().threads == 8
 
 
 @pytest.mark.parametrize(
@@ -81,6 +88,7 @@ def test_every_variable_is_read():
         ),
         ({"SMSBOUNCE_INGEST_TOKENS": "short"}, "SMSBOUNCE_INGEST_TOKENS: every token"),
         ({"PORT": "70000"}, "PORT must be between 0 and 65535"),
+        ({"SMSBOUNCE_DB_POOL_SIZE": "0"}, "SMSBOUNCE_DB_POOL_SIZE must be between 1 and 256"),
         ({"SMSBOUNCE_STATUS_TYPES": "/no/such/table.json"}, "SMSBOUNCE_STATUS_TYPES: cannot read"),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
