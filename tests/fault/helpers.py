@@ -130,6 +130,104 @@ class ThrowawayPostgres:
         return self.url.rsplit("/", 1)[0] + "/" + name
 
 
+class PgBouncer:
+    """A real PgBouncer in front of PostgreSQL on ``pg_port``: a generated configuration (auth
+    trust, every database passed through), a free port of its own, ``pool_mode`` as asked and
+    any other setting as keyword arguments (``max_db_connections=1``).
+
+    ``kill()`` is SIGKILL — every client and server connection drops at once; ``start()``
+    again brings it back on the same port, as a restart of the pooler does.
+    """
+
+    def __init__(self, pg_port: int, pool_mode: str = "transaction", **settings):
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(binary).exists():
+            raise FileNotFoundError("pgbouncer not found (apt-get install -y pgbouncer)")
+        self.binary = binary
+        self.root = Path(tempfile.mkdtemp(prefix="smsbounce-fault-pgbouncer-"))
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        (self.root / "users.txt").write_text('"postgres" ""\n')
+        config = {
+            "listen_addr": "127.0.0.1",
+            "listen_port": self.port,
+            "unix_socket_dir": "",
+            "auth_type": "trust",
+            "auth_file": self.root / "users.txt",
+            "pool_mode": pool_mode,
+            "max_client_conn": 500,
+            "default_pool_size": 20,
+            "logfile": self.root / "pgbouncer.log",
+            **settings,
+        }
+        if os.geteuid() == 0:
+            config["user"] = "postgres"  # PgBouncer refuses to run as root
+            shutil.chown(self.root, "postgres", "postgres")
+        lines = ["[databases]", f"* = host=127.0.0.1 port={pg_port}", "[pgbouncer]"]
+        lines += [f"{key} = {value}" for key, value in config.items()]
+        self.ini = self.root / "pgbouncer.ini"
+        self.ini.write_text("\n".join(lines) + "\n")
+
+    def url(self, database_url: str) -> str:
+        """``database_url`` (on the PostgreSQL behind) reached through this PgBouncer."""
+        name = database_url.rsplit("/", 1)[1]
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def start(self, timeout: float = 15) -> None:
+        import psycopg2
+
+        self.process = subprocess.Popen(
+            [self.binary, str(self.ini)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while True:  # until it answers a query through to the server
+            try:
+                psycopg2.connect(self.url("/postgres"), connect_timeout=2).close()
+                return
+            except psycopg2.OperationalError as exc:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"pgbouncer did not start: {exc}\n{self.log()}") from exc
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def destroy(self) -> None:
+        self.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log(self) -> str:
+        path = self.root / "pgbouncer.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+def faketime_library() -> str:
+    """libfaketime's preload library (Debian package faketime), or FileNotFoundError."""
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+    found += sorted(Path("/usr/lib/faketime").glob("libfaketime.so.1"))
+    if not found:
+        raise FileNotFoundError("libfaketime not found (apt-get install -y faketime)")
+    return str(found[0])
+
+
+FAKETIME_SITE = Path(__file__).with_name("faketime_site")
+
+
+def skewed_env(seconds: int) -> dict[str, str]:
+    """Environment making a Python process's wall clock ``seconds`` off (negative: behind); its
+    monotonic clock stays true, so timeouts and gunicorn's heartbeats are unaffected.
+    ``faketime_site/sitecustomize.py`` works around libfaketime's ``time.sleep`` bug."""
+    path = [str(FAKETIME_SITE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {
+        "LD_PRELOAD": faketime_library(),
+        "FAKETIME": f"{seconds:+d}s",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "PYTHONPATH": os.pathsep.join(path),
+    }
+
+
 class HangingProxy:
     """TCP forwarder to ``port``; ``hang()`` cuts every connection and then accepts new ones
     without ever answering — a database host that stopped responding. ``resume()`` undoes it."""

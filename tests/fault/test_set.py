@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from tests.fault.helpers import (
     Marketing,
     Provider,
+    Verdict,
     assert_503_answers_are_well_formed,
     buffer_env,
     make_reports,
@@ -28,26 +30,32 @@ OUTAGE_S = 2.0
 DEADLINE_S = 120
 
 
-def crash_in_the_middle(pg, provider: Provider, after: int, outage: list) -> None:
-    """Once ``after`` reports are acknowledged: kill PostgreSQL, keep it down, start it again."""
+def crash_in_the_middle(
+    stop: Callable[[], None], start: Callable[[], None], provider: Provider, after: int, outage
+) -> None:
+    """Once ``after`` reports are acknowledged: ``stop()`` the database (or the pooler in front
+    of it), keep it down, ``start()`` it again."""
     deadline = time.monotonic() + 60
     while provider.acknowledged < after and time.monotonic() < deadline:
         time.sleep(0.01)
-    pg.crash()
+    stop()
     down = time.monotonic()  # from here on no commit is possible
     time.sleep(OUTAGE_S)
     up = time.monotonic()  # before the restart begins: nothing may have been acknowledged
-    pg.start()
+    start()
     outage.extend([down, up])
 
 
-def run_set_test(pg, servers, name: str) -> None:
+def run_set_test(pg, servers, name: str, stop=None, start=None) -> Verdict:
+    """The set test; the fault is ``pg.crash()`` and ``pg.start()`` unless ``stop``/``start``
+    say otherwise (a PgBouncer restart)."""
     reports = make_reports(REPORTS, prefix=name)
     provider = Provider([s.url for s in servers], deadline=time.monotonic() + DEADLINE_S)
     marketing = Marketing(servers)
     outage: list[float] = []
     fault = threading.Thread(
-        target=crash_in_the_middle, args=(pg, provider, len(reports) // 3, outage)
+        target=crash_in_the_middle,
+        args=(stop or pg.crash, start or pg.start, provider, len(reports) // 3, outage),
     )
     fault.start()
     started = time.monotonic()
@@ -68,6 +76,7 @@ def run_set_test(pg, servers, name: str) -> None:
     assert result.statuses[503] > 0, "the outage hit no request: nothing was tested"
     assert set(result.statuses) <= {200, 400, 503}, result.statuses
     assert_503_answers_are_well_formed(deliveries)
+    return result
 
 
 def test_set_survives_a_postgres_crash(own_pg, own_pg_url, serve):
