@@ -1,0 +1,70 @@
+"""The abuse suite (issue 14): what an anonymous client on the internet may send, on SQLite and
+PostgreSQL. Every answer the suite receives is counted; the summary line gives how many were
+server errors (the figure the issue asks for: it must be 0)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+
+from tests.conftest import API_PASSWORD, API_USER
+from tests.serve_process import ServeProcess
+
+ANSWERS: list[int] = []
+
+
+def record(response, *args, **kwargs):
+    ANSWERS.append(response.status_code)
+
+
+@pytest.fixture
+def http():
+    """A requests session whose every answer is counted for the suite's 5xx figure."""
+    with requests.Session() as session:
+        session.hooks["response"].append(record)
+        yield session
+
+
+def raw_request(url: str, data: bytes, timeout: float = 10) -> bytes:
+    """Send ``data`` as it is on a fresh connection to ``url``'s host; return every byte the
+    server answered until it closed (for what no HTTP client would send)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    status = received.split(b" ", 2)[1] if received.startswith(b"HTTP/") else b"0"
+    ANSWERS.append(int(status))
+    return received
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served(request, tmp_path_factory):
+    """``smsbounce serve`` as operators run it (its own HTTP server in front), one per module
+    and database: what only the production server sees (framing, over-long lines)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('abuse') / 'buffer.db'}"
+    else:
+        url = request.getfixturevalue("pg_server_url")
+    env = {
+        "SMSBOUNCE_DATABASE_URL": url,
+        "SMSBOUNCE_API_USER": API_USER,
+        "SMSBOUNCE_API_PASSWORD": API_PASSWORD,
+        "SMSBOUNCE_ENVIRONMENT": "test",
+        "SMSBOUNCE_ENABLE_CLEAR": "true",
+    }
+    with ServeProcess(env, "--workers", "1") as server:
+        server.auth = (API_USER, API_PASSWORD)
+        yield server
+
+
+def pytest_terminal_summary(terminalreporter):
+    if ANSWERS:
+        errors = sum(1 for status in ANSWERS if status >= 500 or status == 0)
+        terminalreporter.write_line(
+            f"abuse suite: {len(ANSWERS)} answers received, {errors} of them server errors "
+            "(5xx) or none at all"
+        )
