@@ -31,6 +31,7 @@ __all__ = [
     "QueryTooLong",
     "UnknownProvider",
     "UnknownToken",
+    "UnreadableBody",
     "UnsupportedMediaType",
     "credentials_required",
     "router_error",
@@ -42,6 +43,10 @@ class InvalidParameter(BadRequest):
 
     def __init__(self, parameter: str, message: str):
         super().__init__(message, parameter)
+
+
+class UnreadableBody(BadRequest):
+    """The server could not decode the request's body (broken chunked framing, cut off)."""
 
 
 class QueryTooLong(HttpError):

@@ -7,7 +7,7 @@ counted from that record, not wrapped around the work.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass, field
 from hmac import compare_digest
 
@@ -19,11 +19,20 @@ from .errors import (
     HttpError,
     InvalidParameter,
     UnknownToken,
+    UnreadableBody,
     UnsupportedMediaType,
 )
+from .logs import REDACTED
 from .providers import Incoming, Profile, Rejected
 from .reports import Report, Result
-from .request_params import MAX_BODY_BYTES, MAX_FORM_FIELDS, parse_pairs, parse_query, to_params
+from .request_params import (
+    MAX_BODY_BYTES,
+    MAX_FORM_FIELDS,
+    parse_json,
+    parse_pairs,
+    parse_query,
+    to_params,
+)
 from .settings import Settings
 from .store import Store
 
@@ -78,7 +87,7 @@ class Ingest:
             first = rejected[0]
             prefix = "" if not profile.batch else "no report could be taken: "
             raise InvalidParameter(first.parameter, prefix + str(first))
-        bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
+        bounces = [self._without_tokens(r) for r in parsed if isinstance(r, Report) and r.is_bounce]
         stored = iter(self.store.save_all([(r, r.raw) for r in bounces], provider=profile.name))
         answers = []
         for item in parsed:
@@ -95,6 +104,17 @@ class Ingest:
             return profile.answer.body
         return {"results": answers} if profile.batch else answers[0]
 
+    def _without_tokens(self, report: Report) -> Report:
+        """The report with every configured token cut from what is kept of it, wherever the
+        token came (a path, query or form token never reaches ``raw``; one echoed inside a JSON
+        report, e.g. in callback data, would)."""
+        raw = report.raw
+        if raw is None or not any(token in raw for token in self.settings.ingest_tokens):
+            return report
+        for token in self.settings.ingest_tokens:
+            raw = raw.replace(token, REDACTED)
+        return dataclasses.replace(report, raw=raw)
+
 
 def read_incoming(settings: Settings) -> Incoming:
     """The request as a profile sees it; bounded like the query (docs/spec.md §5)."""
@@ -105,13 +125,14 @@ def read_incoming(settings: Settings) -> Incoming:
         raw = _body()
         kind = (request.content_type or "").split(";")[0].strip().lower()
         if kind == "application/json":
-            try:
-                body = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                raise InvalidParameter("", "the body is not valid JSON") from None
+            body = parse_json(raw)
         elif kind in ("application/x-www-form-urlencoded", ""):
             raw_form = tuple(parse_pairs(raw, MAX_FORM_FIELDS, "form body"))
             form = to_params(list(raw_form))
+            # A token form field is the capability too (the query's wins), and as little
+            # stored; raw_form keeps it, as a provider's signature covers every field.
+            form_token = form.pop("token", None)
+            token = token if token is not None else form_token
         else:
             raise UnsupportedMediaType(f"unsupported content type {kind!r}; send form or JSON")
     url = request.url
@@ -136,14 +157,30 @@ def _body() -> bytes:
     Read straight from the server rather than through Bottle, which spools large bodies to
     temporary files.
     """
-    length = request.content_length
+    length = _content_length(request.environ.get("CONTENT_LENGTH") or "")
     if length > MAX_BODY_BYTES:
         raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     stream = request.environ["wsgi.input"]
-    raw = stream.read(length) if length >= 0 else stream.read(MAX_BODY_BYTES + 1)
+    try:
+        raw = stream.read(length) if length >= 0 else stream.read(MAX_BODY_BYTES + 1)
+    except Exception:
+        # Whatever the server raises while it decodes the body (gunicorn: InvalidChunkSize,
+        # ChunkMissingTerminator, NoMoreData) is the sender's broken request, not our error.
+        raise UnreadableBody(
+            "the body could not be read: its chunked framing is broken or it was cut off"
+        ) from None
     if len(raw) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     return raw
+
+
+def _content_length(text: str) -> int:
+    """The ``Content-Length`` in bytes; -1 when absent (a chunked body)."""
+    if not text:
+        return -1
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidParameter("Content-Length", "Content-Length must be a whole number of bytes")
+    return int(text)
 
 
 def _error(rejected: Rejected) -> dict:

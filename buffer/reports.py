@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,9 @@ _DATE = re.compile(r"[0-9]{8}")
 _TIME = re.compile(r"[0-9]{6}")
 # Some DI traffic writes the prefix with the letter O instead of zero (docs/spec.md §2.3).
 _STATUS_CODE = re.compile(r"[0oO][xX]([0-9A-Fa-f]{4})(?![0-9A-Za-z])\s*(.*)", re.DOTALL)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# C0 and C1 control characters and DEL; lone surrogates (JSON's "\ud800" decodes to one).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class Outcome(Enum):
@@ -180,6 +182,27 @@ def to_status_item(record) -> dict[str, str]:
     }
 
 
+def clean_text(text: str) -> str:
+    """Free text as it may be stored and served: control characters become spaces (PostgreSQL
+    refuses NUL; SQLite would keep it), lone surrogates U+FFFD (no database can encode them),
+    runs of white space one space. The same on every database."""
+    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+    return " ".join(text.split())
+
+
+def in_utc(moment: datetime, parameter: str) -> datetime:
+    """An aware ``moment`` in UTC; InvalidParameter naming ``parameter`` when that leaves the
+    years 1 to 9999 a timestamp (``YYYYMMDDhhmmss``) can hold: year 1 east of UTC, year 9999
+    west of it."""
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise InvalidParameter(
+            parameter,
+            f"{parameter} is outside the times a report can have (years 1 to 9999 in UTC)",
+        ) from None
+
+
 def parse_utc(value: str, parameter: str) -> datetime:
     """``YYYYMMDDhhmmss`` → aware UTC datetime; InvalidParameter naming ``parameter`` otherwise."""
     if not re.fullmatch(r"[0-9]{14}", value):
@@ -211,7 +234,7 @@ def _utc_timestamp(date: str, time: str, tz: ZoneInfo) -> str:
     except ValueError:
         raise InvalidParameter("time", "time is not a valid time of day (HHMMSS)") from None
     moment = datetime.combine(day.date(), clock)
-    return format_utc(moment.replace(tzinfo=tz))
+    return format_utc(in_utc(moment.replace(tzinfo=tz), "date"))
 
 
 def _split_status(status: str) -> tuple[str | None, str]:

@@ -6,8 +6,10 @@ limits are checked before any value is looked at.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl
 
 from .errors import InvalidParameter, QueryTooLong
@@ -18,6 +20,9 @@ MAX_PARAMETERS = 16
 MAX_VALUE_LENGTH = 1000
 MAX_BODY_BYTES = 256 * 1024
 MAX_FORM_FIELDS = 64
+# The deepest nesting a JSON body may have. Providers' reports nest 4 levels (Infobip: body,
+# results, report, status); unbounded nesting exhausts the parser's stack (a 500, not a 400).
+MAX_JSON_DEPTH = 32
 MAX_PAGE = 9_999_999
 SOURCE_SYSTEM_MAX = 100
 
@@ -48,6 +53,27 @@ def parse_pairs(raw: bytes, max_fields: int, what: str) -> list[tuple[str, str]]
         raise InvalidParameter("", f"the {what} is not valid UTF-8") from None
     except ValueError:
         raise InvalidParameter("", f"more than {max_fields} parameters in the {what}") from None
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON body, strictly UTF-8, nested at most ``MAX_JSON_DEPTH`` deep; InvalidParameter
+    otherwise (its size is bounded by the caller, ``MAX_BODY_BYTES``)."""
+    too_deep = InvalidParameter("", f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise too_deep from None
+    except ValueError:
+        raise InvalidParameter("", "the body is not valid JSON") from None
+    # Walked without recursion: json.dumps of the stored report would recurse as deep.
+    pending = [(document, 1)] if isinstance(document, (dict, list)) else []
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return document
 
 
 def to_params(pairs: list[tuple[str, str]]) -> dict[str, str]:

@@ -11,10 +11,16 @@ UTC_STAMP = "%Y%m%d%H%M%S"  # startTimeUTC, endTimeUTC and every item's timestam
 
 
 def format_utc(moment: datetime) -> str:
-    """``YYYYMMDDhhmmss`` in UTC. An aware time is converted; a naive one is taken as UTC."""
+    """``YYYYMMDDhhmmss`` in UTC. An aware time is converted; a naive one is taken as UTC.
+
+    Formatted by hand: ``strftime("%Y")`` does not pad years before 1000 on every platform.
+    """
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
-    return moment.strftime(UTC_STAMP)
+    return (
+        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
+        f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    )
 
 
 def parse_utc(text: str) -> datetime:

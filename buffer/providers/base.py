@@ -20,7 +20,7 @@ from smsbounce.contracts.wire import (
 )
 
 from ..errors import InvalidParameter
-from ..reports import Outcome, Report
+from ..reports import Outcome, Report, clean_text
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ def make_report(
         )
     recipient = (recipient or "").strip()
     digits = recipient.removeprefix("+")
-    if not digits.isdigit() or len(recipient) > RECIPIENT_MAX:
+    # ASCII digits only: str.isdigit() also takes ٤ and ², which no network dials.
+    if not (digits.isascii() and digits.isdigit()) or len(recipient) > RECIPIENT_MAX:
         name = names["recipient"]
         raise Rejected(name, f"{name} must be a phone number: an optional + and digits")
-    text = " ".join(text.split())[:STATUS_TEXT_MAX] or code
-    return Report(
-        message_id, recipient, code[:STATUS_CODE_MAX], text, outcome, format_utc(event_time), raw
-    )
+    code = clean_text(code)[:STATUS_CODE_MAX]
+    text = clean_text(text)[:STATUS_TEXT_MAX] or code
+    return Report(message_id, recipient, code, text, outcome, format_utc(event_time), raw)

@@ -9,6 +9,7 @@ profiles are nothing but such a file (``profiles/*.json``).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,10 +20,15 @@ from zoneinfo import ZoneInfo
 
 from smsbounce import contracts
 
-from ..reports import Outcome, Report
+from ..errors import InvalidParameter
+from ..reports import Outcome, Report, in_utc
 from .base import Answer, Incoming, Profile, Rejected, make_report
 
+log = logging.getLogger("smsbounce.buffer")
+
 BOUNCES = ("temporary", "permanent")
+# Reports one batch request may carry when the profile does not say (provider-profile schema).
+DEFAULT_MAX_REPORTS = 100
 
 
 class ProfileError(ValueError):
@@ -87,6 +93,7 @@ class GenericProfile(Profile):
         self.methods = tuple(document.get("methods", ["GET"]))
         self.reports_pointer = document.get("reports")
         self.batch = self.reports_pointer is not None
+        self.max_reports = document.get("maxReports", DEFAULT_MAX_REPORTS)
         self.fields = {key: self._field(key, spec) for key, spec in document["fields"].items()}
         time = document.get("time", {})
         self.time_format = time.get("format", "iso8601")
@@ -154,12 +161,22 @@ class GenericProfile(Profile):
         }
 
     def parse(self, incoming: Incoming) -> list[Report | Rejected]:
+        """The request's reports, each mapped or rejected on its own. Raises Rejected for the
+        request as a whole: no list where the profile says, or more reports than it allows."""
         if self.batch:
             reports = _resolve_pointer(incoming.json, self.reports_pointer)
+            where = ".".join(self.reports_pointer.strip("/").split("/")) or "body"
             if not isinstance(reports, list):
                 raise Rejected(
-                    self.reports_pointer or "body",
+                    where,
                     f"the body must be JSON with a list of reports at {self.reports_pointer!r}",
+                )
+            if len(reports) > self.max_reports:
+                # Refused whole, before any is mapped: more than the provider ever sends.
+                raise Rejected(
+                    where,
+                    f"{where} holds {len(reports)} reports; {self.name} sends at most "
+                    f"{self.max_reports} per request",
                 )
             return [self._one(r, incoming.query) for r in reports]
         report = incoming.json if isinstance(incoming.json, Mapping) else {**incoming.form}
@@ -168,8 +185,13 @@ class GenericProfile(Profile):
     def _one(self, report: Any, query: Mapping[str, str]) -> Report | Rejected:
         try:
             return self._map(report, query)
-        except Rejected as exc:
-            return exc
+        except InvalidParameter as exc:
+            return exc if isinstance(exc, Rejected) else Rejected(exc.parameter, str(exc))
+        except Exception:
+            # A report this mapping cannot handle is a bug here, not a reason to answer 500:
+            # the provider would retry the whole batch and its valid reports would never land.
+            log.exception("%s: a report could not be mapped", self.name)
+            return Rejected("", "the report could not be mapped; it was logged for the operator")
 
     def _read(self, key: str, report: Any, query: Mapping[str, str]) -> str | None:
         spec = self.fields.get(key)
@@ -242,7 +264,7 @@ class GenericProfile(Profile):
                 moment = datetime.strptime(value, self.time_format)
         except (ValueError, OverflowError, OSError):
             raise Rejected(name, f"{name} is not a time in the format {self.time_format}") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=self.timezone)
+        return in_utc(moment if moment.tzinfo else moment.replace(tzinfo=self.timezone), name)
 
 
 def _resolve_pointer(document: Any, pointer: str) -> Any:
