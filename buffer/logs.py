@@ -1,9 +1,12 @@
 """Structured logs: one JSON object per line, one line per request (docs/spec.md §5).
 
-Secrets never reach a log: the query string is not logged at all, the token segment of an ingest
-path is replaced, configured tokens and passwords are redacted wherever they appear, phone numbers
-are masked unless ``SMSBOUNCE_LOG_PHONE_NUMBERS`` is set, and control characters are escaped (JSON
-escapes C0 controls; DEL and C1 controls are escaped here).
+Secrets never reach a log: a query string is cut from every line (the access log never writes
+one; the HTTP server's own warnings quote the request line), the token segment of an ingest path
+is replaced, configured tokens and passwords are redacted wherever they appear, phone numbers in
+every form (``+49…``, ``0049…``, ``%2B49…``, bare digits) are masked unless
+``SMSBOUNCE_LOG_PHONE_NUMBERS`` is set, and control characters are escaped (JSON escapes C0
+controls; DEL and C1 controls are escaped here). All of it happens in the formatter, so it holds
+for every logger, whichever HTTP server writes the lines.
 """
 
 from __future__ import annotations
@@ -24,22 +27,38 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # A path that carries a capability token after its fixed part (docs/spec.md §5).
 _TOKEN_PATH = re.compile(r"^(/api/v1/notifications/set|/api/v1/providers/[^/]*/report)/[^/]+")
-# Phone numbers as the buffer stores them (E.164 with +), and number-carrying fields.
-_PHONE = re.compile(r"\+[0-9]{6,15}(?![0-9])")
+# A phone number in any form a line may carry it: international with +, 00 or a URL-encoded +
+# (6 to 15 digits after it), or bare digits (8 to 15: shorter runs are counts, ports, pids). Not
+# inside a longer run of letters and digits (request ids, hashes).
+_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|%2[Bb]|00)[0-9]{6,15}|[0-9]{8,15})(?![0-9A-Za-z])")
+_PREFIX = re.compile(r"\+|%2[Bb]|00")
 PHONE_FIELDS = frozenset({"recipient", "msisdn", "to", "from", "phone"})
+# A query string after a path or URL, up to the next space or quote (a quoted request line).
+_QUERY = re.compile(r"(/[^\s?#'\"]*)\?[^\s#'\"]+")
 _UNSAFE = re.compile(r"[\x7f-\x9f]")
 REDACTED = "[redacted]"
 
 
 def mask_number(number: str) -> str:
-    """``+4915112345678`` → ``+49*********78``: enough to tell numbers apart, not to call them."""
-    if len(number) <= 5:
-        return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+    """``+4915112345678`` → ``+49*********78``, ``004915…`` → ``0049…``, ``4915…`` → ``49…``: the
+    prefix, the first two and the last two digits; enough to tell numbers apart, not to call
+    them."""
+    prefix = _PREFIX.match(number)
+    lead = prefix.group(0) if prefix and len(number) > prefix.end() + 4 else ""
+    digits = number[len(lead) :]
+    if len(digits) <= 5:
+        return lead + "*" * len(digits)
+    return lead + digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
 
 
 def mask_numbers(text: str) -> str:
+    """Every phone number in ``text`` masked (``mask_number``), whatever its form."""
     return _PHONE.sub(lambda match: mask_number(match.group(0)), text)
+
+
+def strip_queries(text: str) -> str:
+    """Every query string in ``text`` (after a path or URL) replaced by ``[redacted]``."""
+    return _QUERY.sub(lambda match: match.group(1) + "?" + REDACTED, text)
 
 
 def redact_path(path: str) -> str:
@@ -85,6 +104,7 @@ class JsonFormatter(logging.Formatter):
             return value
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
+        value = strip_queries(value)
         if not self.show_numbers:
             value = mask_number(value) if name in PHONE_FIELDS else mask_numbers(value)
         return _UNSAFE.sub(lambda match: f"\\u{ord(match.group(0)):04x}", value)
@@ -125,7 +145,11 @@ Observer = Callable[[dict, str, float], None]
 
 class RequestLog:
     """WSGI middleware: a request id for every request (echoed as ``X-Request-Id``), one access
-    log line when the answer is ready, and ``observe(environ, status, seconds)`` for metrics."""
+    log line when the answer is ready, and ``observe(environ, status, seconds)`` for metrics.
+
+    ``refused`` does the same for an answer the HTTP server gave itself before the app saw the
+    request (``plumbing.serving.json_refusals``), so those are logged and counted too.
+    """
 
     def __init__(self, app, observe: Observer | None = None):
         self.app = app
@@ -146,22 +170,31 @@ class RequestLog:
         try:
             return self.app(environ, start)
         finally:
-            seconds = time.perf_counter() - started
-            if self.observe is not None:
-                self.observe(environ, seen["status"], seconds)
-            self.log.info(
-                "%s %s %s",
-                environ.get("REQUEST_METHOD", ""),
-                redact_path(environ.get("PATH_INFO", "")),
-                seen["status"],
-                extra={
-                    "fields": {
-                        "method": environ.get("REQUEST_METHOD", ""),
-                        "path": redact_path(environ.get("PATH_INFO", "")),
-                        "status": int(seen["status"]),
-                        "duration_ms": round(seconds * 1000, 3),
-                        "request_id": rid,
-                        "remote_addr": environ.get("REMOTE_ADDR", ""),
-                    }
-                },
-            )
+            self._record(environ, seen["status"], time.perf_counter() - started, rid)
+
+    def refused(self, environ: dict, status: int, seconds: float) -> list[tuple[str, str]]:
+        """Log and count an answer the server gave itself; the headers to add to it."""
+        rid = request_id(None)
+        self._record(environ, str(status), seconds, rid)
+        return [(REQUEST_ID_HEADER, rid)]
+
+    def _record(self, environ: dict, status: str, seconds: float, rid: str) -> None:
+        if self.observe is not None:
+            self.observe(environ, status, seconds)
+        method, path = environ.get("REQUEST_METHOD", ""), redact_path(environ.get("PATH_INFO", ""))
+        self.log.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "fields": {
+                    "method": method,
+                    "path": path,
+                    "status": int(status),
+                    "duration_ms": round(seconds * 1000, 3),
+                    "request_id": rid,
+                    "remote_addr": environ.get("REMOTE_ADDR", ""),
+                }
+            },
+        )

@@ -24,6 +24,13 @@ from .providers import Rejected
 from .reports import Outcome, Result
 
 IGNORED_BY_OUTCOME = {Outcome.DELIVERED: "success", Outcome.INTERMEDIATE: "intermediate"}
+# Every label takes its value from a closed set, so no client can invent series: the route's rule
+# or "unmatched", a configured provider or "unknown", these methods or "other" (RFC 9110's).
+METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+)
+OTHER_METHOD = "other"
+UNMATCHED = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -107,10 +114,12 @@ class Metrics:
 
     def observe_request(self, environ: dict, status: str, seconds: float) -> None:
         """Called once per request by ``logs.RequestLog``; the endpoint is the route's rule, so
-        a token in the path never becomes a label."""
+        a token in the path never becomes a label, and a made-up method is ``other``."""
         route = environ.get("bottle.route")
-        endpoint = route.rule if route is not None else "unmatched"
-        self.latency.labels(endpoint, environ.get("REQUEST_METHOD", "")).observe(seconds)
+        endpoint = route.rule if route is not None else UNMATCHED
+        method = environ.get("REQUEST_METHOD", "")
+        method = method if method in METHODS else OTHER_METHOD
+        self.latency.labels(endpoint, method).observe(seconds)
         self.responses.labels(endpoint, status).inc()
         if environ.get("smsbounce.database_error"):
             self.database_errors.labels("request").inc()
