@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 SMSBOUNCE = str(Path(sys.executable).with_name("smsbounce"))
-API_USER, API_PASSWORD = "marketing", "bench-password"
+API_USER, API_PASSWORD = "marketing", "bench-password-not-secret"
 
 
 def children(pid: int) -> list[int]:

@@ -9,7 +9,8 @@ from functools import cache
 from bottle import Bottle, request, response
 
 from smsbounce.contracts import openapi
-from smsbounce.plumbing.web import JsonErrors, basic_auth_user
+from smsbounce.plumbing.throttle import FailureThrottle, client_address
+from smsbounce.plumbing.web import JsonErrors, SecurityHeaders, TooManyRequests, basic_auth_user
 
 from . import statuspage
 from .clock import ClockWatch
@@ -42,14 +43,34 @@ METRICS = "/metrics"
 
 class _Buffer(Bottle):
     """Bottle, with every request seen at the WSGI edge: request id, access log line, metrics
-    (so even Bottle's own 404s and 500s are logged and counted with their real status)."""
+    (so even Bottle's own 404s and 500s are logged and counted with their real status), and the
+    security headers on every answer. ``refused`` logs and counts what the HTTP server answered
+    itself (``plumbing.serving.json_refusals``)."""
 
     def __init__(self, observe):
         super().__init__()
-        self._edge = RequestLog(super().__call__, observe)
+        self._log = RequestLog(SecurityHeaders(self._bottle), observe)
+        self.refused = self._log.refused
+
+    def _bottle(self, environ, start_response):
+        # Bottle prints an uncaught exception's traceback to wsgi.errors as raw text, outside the
+        # JSON log; router_error has logged it already, as one JSON line.
+        environ["wsgi.errors"] = _DISCARD
+        return self.wsgi(environ, start_response)
 
     def __call__(self, environ, start_response):
-        return self._edge(environ, start_response)
+        return self._log(environ, start_response)
+
+
+class _Discard:
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+_DISCARD = _Discard()
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Bottle:
@@ -68,9 +89,19 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     profiles = load_profiles(settings)
     pipeline = Ingest(settings, store)
     passwords = {settings.api_user: settings.api_password} if settings.api_password else {}
+    throttle = FailureThrottle(settings.auth_failure_burst, settings.auth_failure_refill)
 
     def require_auth() -> None:
-        if basic_auth_user(request.get_header("Authorization", ""), passwords) is None:
+        """401 without valid credentials; 429 with Retry-After, unchecked, for a client that
+        failed too often (docs/security.md). A request without credentials is not a guess."""
+        client = client_address(request.environ, settings.forwarded_hops)
+        wait = throttle.wait(client)
+        if wait:
+            raise TooManyRequests(f"too many failed logins; retry in {wait} s", wait)
+        authorization = request.get_header("Authorization", "")
+        if basic_auth_user(authorization, passwords) is None:
+            if authorization:
+                throttle.failed(client)
             raise credentials_required()
 
     def take(profile: Profile, token: str | None):

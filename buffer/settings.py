@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from smsbounce import contracts
 from smsbounce.plumbing.env import Env, SettingsError
+from smsbounce.plumbing.web import weak_password
 
 from . import cloudfoundry
 from .reports import StatusTable
@@ -79,6 +80,13 @@ class Settings:
     purge_interval: float = 0.0
     migrate_on_start: bool = True
     on_cloud_foundry: bool = False
+    # Failed logins per client (docs/security.md): this many in a row, then one more try earned
+    # every auth_failure_refill seconds; refused unchecked with 429 until then.
+    auth_failure_burst: int = 10
+    auth_failure_refill: float = 6.0
+    # Proxies in front that append to X-Forwarded-For (1: the Cloud Foundry router); the client
+    # of a request is the address the outermost of them saw. 0: the peer address.
+    forwarded_hops: int = 0
 
     @property
     def pool_size(self) -> int:
@@ -129,6 +137,9 @@ class Settings:
             purge_interval=env.number("SMSBOUNCE_PURGE_INTERVAL", 0.0, low=0, high=7 * 86400),
             migrate_on_start=env.flag("SMSBOUNCE_MIGRATE_ON_START", default=True),
             on_cloud_foundry=on_cf,
+            forwarded_hops=env.integer(
+                "SMSBOUNCE_FORWARDED_HOPS", 1 if on_cf else 0, low=0, high=10
+            ),
         )
         settings.check_consistency()
         settings.check_profiles()
@@ -151,6 +162,14 @@ class Settings:
                 "the clear endpoint deletes every bounce and exists only for tests; "
                 "set SMSBOUNCE_ENVIRONMENT=test to use it."
             )
+        if self.environment == "production" and not self.password_generated:
+            problem = weak_password(self.api_password or "")
+            if problem:
+                raise SettingsError(
+                    f"SMSBOUNCE_API_PASSWORD is too weak for production: {problem} (e.g. "
+                    "`openssl rand -base64 24`); unset it to have one generated and printed, or "
+                    "set SMSBOUNCE_ENVIRONMENT=test for a test buffer."
+                )
         if self.purge_interval and self.retention_days is None:
             raise SettingsError(
                 "SMSBOUNCE_PURGE_INTERVAL is set but SMSBOUNCE_RETENTION_DAYS is not: "

@@ -3,8 +3,10 @@ demo, the DI simulator and the tests."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import threading
+import time
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -13,19 +15,110 @@ def run_gunicorn(app, options: dict) -> None:
     """Serve ``app`` with gunicorn until SIGTERM / Ctrl-C (running requests finish first).
 
     gunicorn's control socket is off: by default every server of a user shares one file under
-    ``$HOME/.gunicorn``, so a second server takes it over and stopping either deletes it.
+    ``$HOME/.gunicorn``, so a second server takes it over and stopping either deletes it. What
+    gunicorn refuses itself is answered in the JSON error shape (``json_refusals``).
     """
     from gunicorn.app.base import BaseApplication
 
+    worker = json_refusals(options.get("worker_class", "sync"))
+
     class _Application(BaseApplication):
         def load_config(self):
-            for key, value in {"control_socket_disable": True, **options}.items():
+            settings = {"control_socket_disable": True, **options, "worker_class": worker}
+            for key, value in settings.items():
                 self.cfg.set(key, value)
 
         def load(self):
             return app
 
     _Application().run()
+
+
+# What a refusal says, by status; gunicorn's own text may quote the request line (and its query).
+_REFUSALS = {
+    400: "the request is not valid HTTP/1.1",
+    403: "the request is forbidden",
+    414: "the request line is too long",
+    417: "the expectation cannot be met",
+    431: "the request's header fields are too large",
+    501: "the transfer coding is not supported",
+}
+
+
+class _Page:
+    """Stands in for the client socket while gunicorn writes its HTML error page (it writes
+    non-blocking: ``gettimeout``/``setblocking``, then ``sendall``)."""
+
+    def __init__(self):
+        self.data = b""
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def setblocking(self, flag) -> None:
+        pass
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+    def status(self, exc: Exception) -> tuple[int, str]:
+        """The status and reason gunicorn chose; from the exception if it wrote nothing."""
+        parts = self.data.split(b"\r\n", 1)[0].split(b" ", 2)
+        if len(parts) == 3 and parts[1].isdigit():
+            return int(parts[1]), parts[2].decode("latin-1")
+        status = getattr(exc, "code", 500)
+        return status, "Bad Request" if status == 400 else "Internal Server Error"
+
+
+def json_refusals(worker_class):
+    """``worker_class`` (a gunicorn worker or its name) answering what gunicorn refuses before
+    the app sees a request — a malformed request line (400), an over-long one (414), too large
+    header fields (431), … — in the JSON error shape with ``SECURITY_HEADERS``, instead of
+    gunicorn's HTML page.
+
+    gunicorn still decides the status and logs its warning (``handle_error``); the page it writes
+    is caught and replaced. The app, if it has a ``refused(environ, status, seconds)`` method, is
+    told first, so the refusal is in its access log and metrics like any answer; it may return
+    headers to add (a request id).
+    """
+    from gunicorn.util import load_class
+
+    from .web import SECURITY_HEADERS, error_body
+
+    base = load_class(worker_class)
+
+    class JsonRefusals(base):
+        def handle_error(self, req, client, addr, exc):
+            started = time.perf_counter()
+            page = _Page()
+            super().handle_error(req, page, addr, exc)
+            status, reason = page.status(exc)
+            environ = {
+                "REQUEST_METHOD": getattr(req, "method", None) or "",
+                "PATH_INFO": getattr(req, "path", None) or "",
+                "REMOTE_ADDR": str((addr or ("",))[0]),
+            }
+            extra = []
+            refused = getattr(self.wsgi, "refused", None)
+            if refused is not None:
+                extra = refused(environ, status, time.perf_counter() - started) or []
+            message = _REFUSALS.get(status, "internal error; the request was not processed")
+            body = error_body(status, message).encode()
+            headers = [
+                ("Connection", "close"),
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                *SECURITY_HEADERS,
+                *extra,
+            ]
+            head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(
+                f"{name}: {value}\r\n" for name, value in headers
+            )
+            with contextlib.suppress(OSError):  # the client is gone: nothing to answer
+                client.sendall(head.encode("latin-1") + b"\r\n" + body)
+
+    JsonRefusals.__name__ = JsonRefusals.__qualname__ = f"JsonRefusals{base.__name__}"
+    return JsonRefusals
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

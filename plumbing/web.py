@@ -54,6 +54,15 @@ class NotFound(HttpError):
     status, reason = 404, "not_found"
 
 
+class TooManyRequests(HttpError):
+    """Refused unchecked until ``retry_after`` seconds have passed (too many failed logins)."""
+
+    status, reason = 429, "throttled"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class MethodNotAllowed(HttpError):
     status, reason = 405, "method"
 
@@ -133,3 +142,52 @@ def basic_auth_user(authorization: str, passwords: Mapping[str, str]) -> str | N
         password.encode(), expected.encode() if expected is not None else _NO_PASSWORD
     )
     return name if matches and expected is not None else None
+
+
+# What no answer of ours needs a browser to do: cache it (credentials and bounces pass through),
+# guess another content type, run or load anything, or show it inside another site's frame. The
+# status page's only own resource is its inline style sheet.
+SECURITY_HEADERS = (
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
+_SECURITY_NAMES = {name.lower() for name, _ in SECURITY_HEADERS}
+
+
+class SecurityHeaders:
+    """WSGI middleware: ``SECURITY_HEADERS`` on every answer (replacing any the app set)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            kept = [(k, v) for k, v in headers if k.lower() not in _SECURITY_NAMES]
+            return start_response(status, [*kept, *SECURITY_HEADERS], exc_info)
+
+        return self.app(environ, start)
+
+
+PASSWORD_MIN_LENGTH = 16
+PASSWORD_MIN_DISTINCT = 8
+
+
+def weak_password(password: str) -> str | None:
+    """Why ``password`` is too weak to guard an endpoint on the internet, or None.
+
+    Length is what makes guessing expensive; the distinct-character rule refuses a long run of
+    one key or a short pattern repeated (``aaaa…``, ``abab…``).
+    """
+    if len(password) < PASSWORD_MIN_LENGTH or len(set(password)) < PASSWORD_MIN_DISTINCT:
+        return (
+            f"it must be at least {PASSWORD_MIN_LENGTH} characters long with at least "
+            f"{PASSWORD_MIN_DISTINCT} different ones"
+        )
+    return None

@@ -16,7 +16,8 @@ from . import GenericProfile, Incoming, ProfileError, Rejected, load_profiles
 
 def _profiles(extra_files: tuple[str, ...]):
     try:
-        settings = Settings.from_env({**os.environ, "SMSBOUNCE_API_PASSWORD": "unused"})
+        # Unset, so one is generated: inspecting mappings needs no password, nor a strong one.
+        settings = Settings.from_env({**os.environ, "SMSBOUNCE_API_PASSWORD": ""})
         settings = dataclasses.replace(
             settings, provider_files=settings.provider_files + tuple(extra_files)
         )

@@ -112,7 +112,7 @@ def test_compose_runs_the_buffer_against_its_postgresql():
     assert buffer["depends_on"]["db"]["condition"] == "service_healthy"
     assert buffer["ports"] == ["8080:8080"]
     assert int(buffer["stop_grace_period"].removesuffix("s")) > GRACEFUL_SECONDS
-    env = compose_env("buffer", {"SMSBOUNCE_API_PASSWORD": "x"})
+    env = compose_env("buffer", {"SMSBOUNCE_API_PASSWORD": "strong-test-password"})
     url = urlsplit(env["SMSBOUNCE_DATABASE_URL"])
     assert url.hostname == "db" and url.username == db["environment"]["POSTGRES_USER"]
     assert url.path == "/" + db["environment"]["POSTGRES_DB"]
@@ -143,7 +143,7 @@ def run_image(env: dict[str, str], cwd: Path):
         if "listening on" in line:
             break
     assert f"listening on http://0.0.0.0:{port}" in line, line
-    server = type("Image", (), {"url": f"http://127.0.0.1:{port}", "auth": ("marketing", "pw")})
+    server = type("Image", (), {"url": f"http://127.0.0.1:{port}", "auth": ("marketing", "strong-test-password")})
     return process, server, env
 
 
@@ -165,7 +165,7 @@ def test_the_entry_point_with_the_image_environment_on_sqlite(tmp_path):
     env = image_env()
     # /data is the image's volume; here a temporary folder plays it.
     env["SMSBOUNCE_DATABASE_URL"] = env["SMSBOUNCE_DATABASE_URL"].replace("/data", str(tmp_path))
-    env["SMSBOUNCE_API_PASSWORD"] = "pw"
+    env["SMSBOUNCE_API_PASSWORD"] = "strong-test-password"
     process, server, env = run_image(env, tmp_path)
     try:
         assert healthcheck(env) == 0
@@ -177,7 +177,7 @@ def test_the_entry_point_with_the_image_environment_on_sqlite(tmp_path):
 
 
 def test_the_entry_point_with_the_compose_environment_on_postgresql(postgres_url, tmp_path):
-    env = {**image_env(), **compose_env("buffer", {"SMSBOUNCE_API_PASSWORD": "pw"})}
+    env = {**image_env(), **compose_env("buffer", {"SMSBOUNCE_API_PASSWORD": "strong-test-password"})}
     env["SMSBOUNCE_DATABASE_URL"] = postgres_url  # the compose file's `db`, played by the test's
     process, server, env = run_image(env, tmp_path)
     try:

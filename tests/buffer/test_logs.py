@@ -106,7 +106,7 @@ def test_control_characters_are_escaped_and_every_line_is_one_json_object(buffer
 def test_serve_writes_json_lines_only(tmp_path):
     env = {
         "SMSBOUNCE_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
-        "SMSBOUNCE_API_PASSWORD": "pw-for-log-test",
+        "SMSBOUNCE_API_PASSWORD": "pw-for-the-log-test",
         "SMSBOUNCE_INGEST_TOKENS": TOKEN,
     }
     with ServeProcess(env, "--workers", "1") as server:
@@ -123,4 +123,4 @@ def test_serve_writes_json_lines_only(tmp_path):
     assert access["path"] == "/api/v1/notifications/set/[redacted]" and access["status"] == 200
     assert any(e["logger"] == "gunicorn.error" for e in logged), "gunicorn's own lines are JSON"
     text = "".join(server.output)
-    assert TOKEN not in text and "pw-for-log-test" not in text and NUMBER not in text
+    assert TOKEN not in text and "pw-for-the-log-test" not in text and NUMBER not in text

@@ -103,7 +103,7 @@ def test_database_errors_are_counted(tmp_path):
 
 
 def test_serve_adds_up_every_workers_counts(db_url):
-    env = {"SMSBOUNCE_DATABASE_URL": db_url, "SMSBOUNCE_API_PASSWORD": "pw"}
+    env = {"SMSBOUNCE_DATABASE_URL": db_url, "SMSBOUNCE_API_PASSWORD": "strong-test-password"}
     with ServeProcess(env, "--workers", "2") as server:
         for n in range(20):
             # A new connection each time, so both workers take some.

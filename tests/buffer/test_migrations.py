@@ -113,7 +113,7 @@ def test_readyz_refuses_a_schema_newer_than_the_release(db_url):
 
 def test_serve_migrates_at_start_by_default(fresh_db_url):
     legacy_table(fresh_db_url)
-    env = {"SMSBOUNCE_DATABASE_URL": fresh_db_url, "SMSBOUNCE_API_PASSWORD": "pw"}
+    env = {"SMSBOUNCE_DATABASE_URL": fresh_db_url, "SMSBOUNCE_API_PASSWORD": "strong-test-password"}
     with ServeProcess(env, "--workers", "1") as server:
         assert any("schema migrated to version 2" in line for line in server.output)
         assert requests.get(server.url + "/readyz").json()["status"] == "ready"
@@ -142,6 +142,6 @@ def test_serve_can_refuse_to_start_until_migrated_by_hand(fresh_db_url):
     again = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=60)
     assert "nothing to do" in again.stdout
 
-    with ServeProcess({**env, "SMSBOUNCE_API_PASSWORD": "pw"}, "--workers", "1") as server:
+    with ServeProcess({**env, "SMSBOUNCE_API_PASSWORD": "strong-test-password"}, "--workers", "1") as server:
         assert requests.get(server.url + "/readyz").json()["status"] == "ready"
         assert server.stop() == 0

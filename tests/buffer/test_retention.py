@@ -163,7 +163,7 @@ def test_serve_purges_on_schedule(store, db_url):
     insert_bounces(store, [("ancient", now - 10 * DAY)])
     env = {
         "SMSBOUNCE_DATABASE_URL": db_url,
-        "SMSBOUNCE_API_PASSWORD": "pw",
+        "SMSBOUNCE_API_PASSWORD": "strong-test-password",
         "SMSBOUNCE_MAX_WINDOW_DAYS": "1",
         "SMSBOUNCE_RETENTION_DAYS": "2",
         "SMSBOUNCE_PURGE_INTERVAL": "0.5",

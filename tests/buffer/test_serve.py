@@ -57,7 +57,7 @@ def test_bad_configuration_stops_the_start_with_one_sentence(env, sentence):
 def test_two_servers_of_one_user_share_no_control_socket(tmp_path):
     # gunicorn 27 puts a control socket in $HOME/.gunicorn by default, one for every server of
     # the user: the second server took it over and stopping either deleted it.
-    env = {"HOME": str(tmp_path), "SMSBOUNCE_API_PASSWORD": "x" * 16}
+    env = {"HOME": str(tmp_path), "SMSBOUNCE_API_PASSWORD": "control-socket-test"}
     first_db, second_db = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
     with ServeProcess({**env, "SMSBOUNCE_DATABASE_URL": first_db}) as first:
         with ServeProcess({**env, "SMSBOUNCE_DATABASE_URL": second_db}) as second:

@@ -17,7 +17,7 @@ from tests.serve_process import ServeProcess
 def test_sigterm_lets_the_report_in_flight_finish_and_be_stored(db_url):
     env = {
         "SMSBOUNCE_DATABASE_URL": db_url,
-        "SMSBOUNCE_API_PASSWORD": "pw",
+        "SMSBOUNCE_API_PASSWORD": "strong-test-password",
         "SMSBOUNCE_DB_TIMEOUT": "20",
         "SMSBOUNCE_SETTLE_LAG": "30",
     }

@@ -295,7 +295,7 @@ def buffer_env(database_url: str, workers: int = 2, **extra: str) -> dict[str, s
     """Environment of a buffer under fault: short database timeout, settle lag just above it."""
     return {
         "SMSBOUNCE_DATABASE_URL": database_url,
-        "SMSBOUNCE_API_PASSWORD": "fault-suite",
+        "SMSBOUNCE_API_PASSWORD": "fault-suite-password",
         "SMSBOUNCE_WORKERS": str(workers),
         "SMSBOUNCE_THREADS": "4",
         "SMSBOUNCE_DB_TIMEOUT": "2",
