@@ -243,7 +243,9 @@ def test_the_procfile_command_runs_with_a_cf_environment(postgres_url, tmp_path)
                 break
         assert f"listening on http://0.0.0.0:{port}" in line, line
         server = type(
-            "Server", (), {"url": f"http://127.0.0.1:{port}", "auth": ("marketing", "cf-secret-password")}
+            "Server",
+            (),
+            {"url": f"http://127.0.0.1:{port}", "auth": ("marketing", "cf-secret-password")},
         )
         assert requests.get(server.url + "/readyz", timeout=10).json()["status"] == "ready"
         assert send(requests, server, "cf-1") == "stored"

@@ -143,7 +143,11 @@ def run_image(env: dict[str, str], cwd: Path):
         if "listening on" in line:
             break
     assert f"listening on http://0.0.0.0:{port}" in line, line
-    server = type("Image", (), {"url": f"http://127.0.0.1:{port}", "auth": ("marketing", "strong-test-password")})
+    server = type(
+        "Image",
+        (),
+        {"url": f"http://127.0.0.1:{port}", "auth": ("marketing", "strong-test-password")},
+    )
     return process, server, env
 
 
@@ -177,7 +181,10 @@ def test_the_entry_point_with_the_image_environment_on_sqlite(tmp_path):
 
 
 def test_the_entry_point_with_the_compose_environment_on_postgresql(postgres_url, tmp_path):
-    env = {**image_env(), **compose_env("buffer", {"SMSBOUNCE_API_PASSWORD": "strong-test-password"})}
+    env = {
+        **image_env(),
+        **compose_env("buffer", {"SMSBOUNCE_API_PASSWORD": "strong-test-password"}),
+    }
     env["SMSBOUNCE_DATABASE_URL"] = postgres_url  # the compose file's `db`, played by the test's
     process, server, env = run_image(env, tmp_path)
     try:

@@ -8,7 +8,13 @@ import logging
 import pytest
 import requests
 
-from smsbounce.buffer.logs import JsonFormatter, mask_number, redact_path
+from smsbounce.buffer.logs import (
+    JsonFormatter,
+    mask_number,
+    mask_numbers,
+    redact_path,
+    strip_queries,
+)
 from tests.buffer.ops_helpers import access_entries, entries, json_logs
 from tests.helpers import report_query
 from tests.serve_process import ServeProcess
@@ -124,3 +130,47 @@ def test_serve_writes_json_lines_only(tmp_path):
     assert any(e["logger"] == "gunicorn.error" for e in logged), "gunicorn's own lines are JSON"
     text = "".join(server.output)
     assert TOKEN not in text and "pw-for-the-log-test" not in text and NUMBER not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "logged"),
+    [
+        ("to +4915112345678.", "to +49*********78."),
+        ("to 004915112345678,", "to 0049*********78,"),
+        ("to 4915112345678", "to 49*********78"),
+        ("/x/%2B4915112345678/y", "/x/%2B49*********78/y"),
+        ("msisdn=491511234567&x", "msisdn=49********67&x"),
+        ("pid 4242, port 8080, 1234567 rows", "pid 4242, port 8080, 1234567 rows"),
+        ("request 7f3e4915112345678a", "request 7f3e4915112345678a"),
+        ("+491", "+491"),
+    ],
+    ids=[
+        "plus",
+        "double-zero",
+        "bare",
+        "url-encoded",
+        "in-a-query",
+        "short-runs",
+        "in-an-id",
+        "too-short",
+    ],
+)
+def test_numbers_are_masked_in_every_form_and_nothing_else_is(text, logged):
+    assert mask_numbers(text) == logged
+
+
+@pytest.mark.parametrize(
+    ("text", "logged"),
+    [
+        (
+            "GET /api/v1/notifications/set?msisdn=1&status=x HTTP/1.1",
+            "GET /api/v1/notifications/set?[redacted] HTTP/1.1",
+        ),
+        ("line: 'GET /x?a=b\\x01 HTTP/1.1'", "line: 'GET /x?[redacted] HTTP/1.1'"),
+        ("http://host:8080/p?token=abc", "http://host:8080/p?[redacted]"),
+        ("is it? yes", "is it? yes"),
+    ],
+    ids=["request-line", "quoted", "url", "prose"],
+)
+def test_query_strings_are_cut_from_any_line(text, logged):
+    assert strip_queries(text) == logged

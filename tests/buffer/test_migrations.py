@@ -142,6 +142,8 @@ def test_serve_can_refuse_to_start_until_migrated_by_hand(fresh_db_url):
     again = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=60)
     assert "nothing to do" in again.stdout
 
-    with ServeProcess({**env, "SMSBOUNCE_API_PASSWORD": "strong-test-password"}, "--workers", "1") as server:
+    with ServeProcess(
+        {**env, "SMSBOUNCE_API_PASSWORD": "strong-test-password"}, "--workers", "1"
+    ) as server:
         assert requests.get(server.url + "/readyz").json()["status"] == "ready"
         assert server.stop() == 0

@@ -1,11 +1,20 @@
 """docs/spec.md §3 as tables: DI report → record, without HTTP."""
 
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from smsbounce.buffer.reports import InvalidParameter, Outcome, map_di_report, to_status_item
+from smsbounce.buffer.reports import (
+    InvalidParameter,
+    Outcome,
+    clean_text,
+    in_utc,
+    map_di_report,
+    to_status_item,
+)
 from smsbounce.buffer.settings import load_status_table
+from smsbounce.contracts.wire import format_utc
 from tests.helpers import ARTICLE_RECORD
 
 DI = load_status_table()
@@ -124,3 +133,45 @@ def test_invalid_reports_name_the_parameter(overrides, parameter):
         map_di_report(report(**overrides), DI, UTC)
     assert caught.value.parameter == parameter
     assert parameter in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("out of coverage", "out of coverage"),
+        ("out\x00of\x1fcoverage", "out of coverage"),
+        ("out\x7f\x85\x9fof  \t coverage\n", "out of coverage"),
+        ("out\ud800of coverage", "out\ufffdof coverage"),
+        ("Zustellung fehlgeschlagen – Ärger", "Zustellung fehlgeschlagen – Ärger"),
+    ],
+    ids=["plain", "nul-and-c0", "del-c1-whitespace", "lone-surrogate", "non-ascii"],
+)
+def test_free_text_is_cleaned_the_same_for_every_database(text, kept):
+    assert clean_text(text) == kept
+
+
+@pytest.mark.parametrize(
+    ("moment", "timestamp"),
+    [
+        (datetime(1, 1, 1, 12, 0, tzinfo=timezone.utc), "00010101120000"),
+        (datetime(1, 1, 1, 2, 0, tzinfo=timezone(timedelta(hours=1))), "00010101010000"),
+        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc), "99991231235959"),
+    ],
+    ids=["year-1-utc", "year-1-east-but-not-over", "year-9999-utc"],
+)
+def test_every_time_a_timestamp_can_hold_is_kept_padded(moment, timestamp):
+    assert format_utc(in_utc(moment, "t")) == timestamp
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+        datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))),
+    ],
+    ids=["before-year-1", "after-year-9999"],
+)
+def test_a_time_that_leaves_the_timestamps_years_is_refused_by_name(moment):
+    with pytest.raises(InvalidParameter) as caught:
+        in_utc(moment, "doneAt")
+    assert caught.value.parameter == "doneAt" and "doneAt" in str(caught.value)

@@ -53,8 +53,6 @@ def served(request, tmp_path_factory):
         "SMSBOUNCE_DATABASE_URL": url,
         "SMSBOUNCE_API_USER": API_USER,
         "SMSBOUNCE_API_PASSWORD": API_PASSWORD,
-        "SMSBOUNCE_ENVIRONMENT": "test",
-        "SMSBOUNCE_ENABLE_CLEAR": "true",
     }
     with ServeProcess(env, "--workers", "1") as server:
         server.auth = (API_USER, API_PASSWORD)

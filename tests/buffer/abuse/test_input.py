@@ -216,3 +216,28 @@ def test_a_token_in_the_query_is_never_stored(http, guarded):
     assert http.get(guarded.url + path).json()["result"] == "stored"
     _, raw = stored_rows(guarded)["tok-q"]
     assert TOKEN not in raw
+
+
+def test_a_time_at_the_edge_of_what_a_report_can_hold_is_stored_as_it_is(http, buffer_server):
+    body = infobip({**valid("year-1"), "doneAt": "0001-01-01T12:00:00.000+0000"})
+    assert (
+        batch_answer(http.post(url(buffer_server, "infobip"), json=body))[0]["result"] == "stored"
+    )
+    [bounce] = all_bounces(http, buffer_server)  # validated against status-response
+    assert bounce["timestamp"] == "00010101120000"
+
+
+def test_a_report_the_mapping_cannot_handle_is_rejected_alone():
+    from smsbounce.buffer.providers import Incoming, Rejected
+    from tests.buffer.test_providers import PROFILES
+
+    class Broken(type(PROFILES["infobip"])):
+        def _map(self, report, query):
+            if report.get("messageId") == "bug":
+                raise KeyError("a bug in the mapping")
+            return super()._map(report, query)
+
+    profile = Broken(PROFILES["infobip"].document, "test")
+    ok, bug = profile.parse(Incoming("POST", "", json=infobip(valid("ok"), valid("bug"))))
+    assert ok.message_id == "ok"
+    assert isinstance(bug, Rejected) and "could not be mapped" in str(bug)

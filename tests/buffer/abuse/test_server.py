@@ -112,6 +112,16 @@ def _access_line(served, status: int, since: int, timeout: float = 10) -> dict |
     return None
 
 
+def test_a_broken_body_on_a_kept_alive_connection_gets_one_answer_and_the_connection_closes(
+    served,
+):
+    # Where the next request would start is unknown once the framing broke: no second answer.
+    data = BAD_REQUESTS["bad-chunk-size"][0].replace(b"Connection: close\r\n", b"")
+    answer = raw_request(served.url, data + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+
+
 def test_a_broken_body_stores_nothing(served):
     before = value(
         scrape(served), "smsbounce_reports_stored_total", provider="sinch", type="Permanent"
