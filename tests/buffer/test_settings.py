@@ -89,6 +89,8 @@ def test_the_pool_holds_one_connection_per_thread_by_default():
         ({"SMSBOUNCE_INGEST_TOKENS": "short"}, "SMSBOUNCE_INGEST_TOKENS: every token"),
         ({"PORT": "70000"}, "PORT must be between 0 and 65535"),
         ({"SMSBOUNCE_DB_POOL_SIZE": "0"}, "SMSBOUNCE_DB_POOL_SIZE must be between 1 and 256"),
+        ({"SMSBOUNCE_API_PASSWORD": "change-me"}, "SMSBOUNCE_API_PASSWORD is too weak"),
+        ({"SMSBOUNCE_FORWARDED_HOPS": "-1"}, "SMSBOUNCE_FORWARDED_HOPS must be between 0"),
         ({"SMSBOUNCE_STATUS_TYPES": "/no/such/table.json"}, "SMSBOUNCE_STATUS_TYPES: cannot read"),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
@@ -133,3 +135,24 @@ def test_a_custom_status_types_table_is_used(tmp_path):
         Outcome.DELIVERED,
         Outcome.TEMPORARY,
     ]
+
+
+def test_any_password_is_accepted_outside_production_and_a_generated_one_everywhere():
+    test = Settings.from_env({"SMSBOUNCE_API_PASSWORD": "pw", "SMSBOUNCE_ENVIRONMENT": "test"})
+    assert test.api_password == "pw"
+    generated = Settings.from_env({})
+    assert generated.password_generated and len(generated.api_password) >= 16
+
+
+@pytest.mark.parametrize(
+    ("env", "hops"),
+    [
+        ({}, 0),
+        ({"VCAP_APPLICATION": "{}"}, 1),
+        ({"VCAP_APPLICATION": "{}", "SMSBOUNCE_FORWARDED_HOPS": "2"}, 2),
+        ({"SMSBOUNCE_FORWARDED_HOPS": "1"}, 1),
+    ],
+    ids=["local", "cloud-foundry", "cf-behind-a-balancer", "behind-a-proxy"],
+)
+def test_forwarded_hops_default_to_the_cloud_foundry_router(env, hops):
+    assert Settings.from_env(env).forwarded_hops == hops
