@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from smsbounce import contracts
 from smsbounce.contracts.wire import format_utc, parse_utc
+from smsbounce.simulators.marketing.walk import walk
 
 ARTICLE_QUERY = (
     "orderid=123456789&time=155423&date=14032018&msisdn=+49123456789&status='0x4503 Message 1"
@@ -94,14 +95,15 @@ def status_page(session, server, page=0, window=None, **extra):
 
 def all_bounces(session, server, window=None) -> list[dict]:
     """Every page of a window, as Marketing reads it; checks lastPage is true only at the end."""
-    items, page = [], 0
-    while True:
+
+    def fetch(page: int) -> dict:
         body = status_page(session, server, page, window)
-        items.extend(body["status"])
-        if body["lastPage"]:
-            return items
-        assert body["status"], "a page before the last one must not be empty"
-        page += 1
+        assert body["status"] or body["lastPage"], "a page before the last one must not be empty"
+        return body
+
+    walked = walk(fetch)
+    assert not walked.capped, "no lastPage: true after 10,000 pages"
+    return [item for body in walked.answers for item in body["status"]]
 
 
 def hold_write_lock(db_url: str):

@@ -18,6 +18,7 @@ from smsbounce import contracts
 
 from .checks import page_problems, past_end_problems, window_problems
 from .interactions import BOUNCE_KINDS, Interaction, to_interaction
+from .walk import walk
 from .windows import next_window, stamp
 
 ITEM_FIELDS = ("messageId", "recipient", "statusCode", "statusText", "type", "timestamp")
@@ -103,32 +104,31 @@ class Poller:
     def poll_window(self, start: datetime, end: datetime) -> WindowResult:
         """Fetch every page of ``[start, end)``; never raises for what the server answers."""
         result = WindowResult(start, end)
-        pages: list[dict] = []
         try:
-            while True:
-                number = len(pages)
-                document = self._get(start, end, number)
-                result.pages += 1
-                pages.append(document if isinstance(document, dict) else {})
-                self._take(result, number, document)
-                last = document.get("lastPage") if isinstance(document, dict) else None
-                if last is True:
-                    break
-                if last is not False:
-                    self._violate(result, f"page {number}: lastPage is {last!r}, stopping here")
-                    break
-                if number + 1 >= MAX_PAGES:
-                    self._violate(result, f"no lastPage: true after {MAX_PAGES} pages")
-                    break
-            for reason in window_problems(pages):
-                self._violate(result, reason)
-            if self.probe_past_end and pages[-1].get("lastPage") is True:
-                number = len(pages)
-                for reason in past_end_problems(number, self._get(start, end, number)):
-                    self._violate(result, reason)
+            walked = walk(
+                lambda number: self._get(start, end, number),
+                past_end=self.probe_past_end,
+                limit=MAX_PAGES,
+            )
         except PollFailed as exc:
             result.failure = str(exc)
-            result.interactions.clear()
+            return result
+        # The page past the end is the poller's probe, not a page Marketing reads.
+        answers = walked.answers[:-1] if walked.past_end else walked.answers
+        result.pages = len(answers)
+        for number, document in enumerate(answers):
+            self._take(result, number, document)
+        last = answers[-1].get("lastPage") if isinstance(answers[-1], dict) else None
+        if walked.capped:
+            self._violate(result, f"no lastPage: true after {MAX_PAGES} pages")
+        elif last is not True:
+            self._violate(result, f"page {len(answers) - 1}: lastPage is {last!r}, stopping here")
+        pages = [document if isinstance(document, dict) else {} for document in answers]
+        for reason in window_problems(pages):
+            self._violate(result, reason)
+        if walked.past_end:
+            for reason in past_end_problems(len(answers), walked.answers[-1]):
+                self._violate(result, reason)
         return result
 
     def _get(self, start: datetime, end: datetime, page: int):

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from jsonschema import Draft202012Validator
 
 from smsbounce import contracts
+from smsbounce.simulators.marketing import checks
 
 from .verdict import Verdict, judge, skipped
-from .walk import JSON_MEDIA_TYPE, Walk, document, items, media_type, usable
+from .walk import JSON_MEDIA_TYPE, Walk, document, media_type
 from .wire import Exchange
 
 # The article's column sizes (docs/spec.md §2.2), except messageId: 64 since provider ids such as
@@ -117,10 +117,14 @@ def page_echo(side: ReadSide) -> Verdict:
         if body is None:
             continue
         count += 1
-        echoed = body.get("page")
-        if echoed != str(number):
-            problems.append(f"{_where(walk, number)} → page {echoed!r}, expected {str(number)!r}")
+        if checks.echo_wrong(number, body):
+            echoed, expected = body["page"], str(number)
+            problems.append(f"{_where(walk, number)} → page {echoed!r}, expected {expected!r}")
     return judge("page-echo", problems, f"{count} pages echo page as the requested string")
+
+
+def _flags(walk: Walk) -> list[checks.Flag]:
+    return checks.flags([document(exchange) for exchange in walk.pages])
 
 
 def last_page(side: ReadSide) -> Verdict:
@@ -128,32 +132,21 @@ def last_page(side: ReadSide) -> Verdict:
     window; the walk read one page further, so a premature ``true`` shows."""
     problems, judged = [], 0
     for walk in side.walks:
-        pages = walk.pages
-        for number, exchange in enumerate(pages):
-            body = document(exchange)
-            if body is None or not usable(exchange):
-                break
-            flag = body.get("lastPage")
-            if not isinstance(flag, bool):
-                problems.append(
-                    f"{_where(walk, number)} → lastPage {json.dumps(flag)} is not a boolean"
-                )
-                continue
-            here = items(exchange)
-            if here:
-                if number + 1 >= len(pages) or not usable(pages[number + 1]):
-                    continue  # the page after was not read: nothing to compare with
+        for flag in _flags(walk):
+            where = _where(walk, flag.page)
+            if not isinstance(flag.said, bool):
+                problems.append(f"{where} → lastPage {json.dumps(flag.said)} is not a boolean")
+            elif flag.held and flag.following is not None:
                 judged += 1
-                following = len(items(pages[number + 1]))
-                if flag != (following == 0):
+                if not flag.right:
                     problems.append(
-                        f"{_where(walk, number)} → lastPage {str(flag).lower()}"
-                        f" but page {number + 1} has {following} items"
+                        f"{where} → lastPage {str(flag.said).lower()}"
+                        f" but page {flag.page + 1} has {flag.following} items"
                     )
-            elif number == 0:
+            elif not flag.held and flag.page == 0:
                 judged += 1
-                if flag is not True:
-                    problems.append(f"{_where(walk, number)} is empty but lastPage is false")
+                if not flag.right:
+                    problems.append(f"{where} is empty but lastPage is false")
     return judge("last-page", problems, f"lastPage right on {judged} pages")
 
 
@@ -161,14 +154,13 @@ def past_end(side: ReadSide) -> Verdict:
     """A page past the end of a window is empty with ``lastPage`` true."""
     problems, judged = [], 0
     for walk in side.walks:
-        for number, exchange in enumerate(walk.pages):
-            if number == 0 or not usable(exchange) or items(exchange):
+        for flag in _flags(walk):
+            if flag.page == 0 or flag.held:
                 continue
             judged += 1
-            flag = document(exchange).get("lastPage")
-            if flag is not True:
+            if not flag.right:
                 problems.append(
-                    f"{_where(walk, number)} (past the end) → lastPage {json.dumps(flag)}"
+                    f"{_where(walk, flag.page)} (past the end) → lastPage {json.dumps(flag.said)}"
                 )
     if not judged:
         return skipped("past-end", "no window was read past its end")
@@ -179,9 +171,7 @@ def no_repeats(side: ReadSide) -> Verdict:
     """No messageId appears twice among the pages of one window (stable paging)."""
     problems, total = [], 0
     for walk in side.walks:
-        seen: dict[object, list[int]] = defaultdict(list)
-        for number, item in walk.bounces():
-            seen[str(item.get("messageId"))].append(number)
+        seen = checks.occurrences([document(exchange) for exchange in walk.pages])
         total += len(seen)
         for message_id, numbers in seen.items():
             if len(numbers) > 1:

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from smsbounce.simulators.marketing import walk as pages
+
 from . import ingest, providers, readside, roundtrip
 from . import plan as roundtrip_plan
 from .verdict import FAIL, Verdict, skipped
-from .walk import Walk, items, usable
+from .walk import Walk, document
 from .wire import Client, CouldNotRun, Exchange
 
 SOURCE_SYSTEM = "SMSBOUNCE_VERIFY"
@@ -108,21 +110,17 @@ class Runner:
 
     def walk(self, window: tuple[str, str], first: Exchange | None = None) -> Walk:
         """Read a window page by page until a page has no items (see ``Walk``)."""
-        walk = Walk(window)
-        number = 0
-        while True:
-            exchange = first if number == 0 and first is not None else self.page(window, number)
-            walk.pages.append(exchange)
-            if not usable(exchange):
-                return walk
-            if not items(exchange):
-                if number == 0:  # an empty window: page 1 is past its end too
-                    walk.pages.append(self.page(window, 1))
-                return walk
-            number += 1
-            if number >= self.options.max_pages:
-                walk.capped = True
-                return walk
+
+        def fetch(number: int) -> Exchange:
+            return first if number == 0 and first is not None else self.page(window, number)
+
+        walked = pages.walk(
+            fetch,
+            until=pages.NO_ITEMS,
+            limit=self.options.max_pages,
+            document=document,
+        )
+        return Walk(window, walked.answers, walked.capped)
 
     def preflight(self) -> Exchange:
         """The first request; answers that mean "wrong URL or credentials" stop the run."""

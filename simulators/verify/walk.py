@@ -1,9 +1,14 @@
-"""What the checker saw when it paged through windows, and the small readers checks share."""
+"""What the checker saw when it paged through windows, and the small readers checks share.
+
+The walk itself is Marketing's (``simulators.marketing.walk``) in its checker's form, and the
+page readers are the paging rules' (``simulators.marketing.checks``), applied to exchanges.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from smsbounce.simulators.marketing import checks
 
 from .wire import Exchange
 
@@ -42,20 +47,13 @@ def document(exchange: Exchange) -> dict | None:
 
 def items(exchange: Exchange) -> list[dict]:
     """The ``status`` list's objects of a 200 answer (empty when unusable)."""
-    body = document(exchange)
-    found = body.get("status") if body else None
-    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+    return checks.items(document(exchange))
 
 
 def usable(exchange: Exchange) -> bool:
     """A 200 JSON object whose ``status`` is a list: a page the walk can go on from."""
-    body = document(exchange)
-    return body is not None and isinstance(body.get("status"), list)
+    return checks.usable(document(exchange))
 
 
 def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
-
-
-def ids(walk: Walk) -> list[Any]:
-    return [item.get("messageId") for _, item in walk.bounces()]

@@ -25,6 +25,8 @@ import requests
 
 from smsbounce import contracts
 from smsbounce.contracts.wire import MESSAGE_ID_MAX
+from smsbounce.simulators.marketing.checks import page_problems
+from smsbounce.simulators.marketing.walk import walk
 from tests.helpers import pipe
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -451,6 +453,10 @@ class Provider:
             return list(pool.map(self.deliver, reports))
 
 
+class _ReadFailed(Exception):
+    """A page got no answer or a 503: the window is read again later."""
+
+
 def _utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
 
@@ -495,29 +501,34 @@ class Marketing:
             self._error = exc
 
     def _read_window(self, server, start: int, end: int) -> list[dict] | None:
-        items, page = [], 0
         with requests.Session() as session:
-            while page < 10_000:
+
+            def fetch(page: int) -> dict:
                 params = {"startTimeUTC": _utc(start), "endTimeUTC": _utc(end), "page": str(page)}
                 try:
                     response = session.get(
                         server.url + STATUS, params=params, auth=server.auth, timeout=30
                     )
                 except requests.RequestException as exc:
-                    self.last_problem = f"window {params}: {exc}"
-                    return None
+                    raise _ReadFailed(f"window {params}: {exc}") from None
                 if response.status_code == 503:
-                    self.last_problem = f"window {params}: 503 {response.text}"
-                    return None
+                    raise _ReadFailed(f"window {params}: 503 {response.text}")
                 assert response.status_code == 200, response.text
-                body = contracts.validate("status-response", response.json())
-                assert body["page"] == str(page)
-                items.extend(body["status"])
-                if body["lastPage"]:
-                    return items
-                assert body["status"], "a page before the last one must not be empty"
-                page += 1
-        raise AssertionError("a window of more than 10,000 pages")
+                body = response.json()
+                problems = page_problems(page, body)
+                assert not problems, problems
+                empty_not_last = not body["status"] and not body["lastPage"]
+                assert not empty_not_last, "a page before the last one must not be empty"
+                return body
+
+            try:
+                walked = walk(fetch)
+            except _ReadFailed as exc:
+                self.last_problem = str(exc)
+                return None
+        if walked.capped:
+            raise AssertionError("a window of more than 10,000 pages")
+        return [item for body in walked.answers for item in body["status"]]
 
     def finish(self, until: float, timeout: float = 60) -> list[dict]:
         self._until = until

@@ -11,6 +11,7 @@ import requests
 
 from smsbounce import contracts
 from smsbounce.simulators.di.scenario import load_scenario
+from smsbounce.simulators.marketing.walk import walk
 from tests.simulators.di.helpers import control, send, send_body, settle
 
 INGEST = "/api/v1/notifications/set"
@@ -21,20 +22,20 @@ SEED = 3
 
 def served_bounces(buffer) -> dict[str, dict]:
     """Every bounce the buffer serves, page by page, each page checked against the contract."""
-    served: dict[str, dict] = {}
-    page = 0
-    while True:
+
+    def fetch(page: int) -> dict:
         response = requests.get(
             buffer.url + STATUS, params={"page": page}, auth=buffer.auth, timeout=10
         )
         assert response.status_code == 200, response.text
-        body = contracts.validate("status-response", response.json())
+        return contracts.validate("status-response", response.json())
+
+    served: dict[str, dict] = {}
+    for body in walk(fetch).answers:
         for item in body["status"]:
             assert item["messageId"] not in served, f"served twice: {item}"
             served[item["messageId"]] = item
-        if body["lastPage"]:
-            return served
-        page += 1
+    return served
 
 
 def test_reports_reach_the_buffer_and_match_the_ground_truth(buffer_server, start_sim):
