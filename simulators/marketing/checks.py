@@ -1,8 +1,9 @@
 """The paging rules of Marketing's status pages (docs/spec.md §2.1, §4), once, for every reader.
 
 The rules are pure functions over the JSON pages of one window as read in order (page 0, 1, …):
-``items``, ``echo_wrong``, ``flags`` (what ``lastPage`` said against what followed) and
-``occurrences``. They return what they found as data; the Marketing simulator (the ``*_problems``
+``items``, ``echo_wrong``, ``flags`` (what ``lastPage`` said against what followed),
+``occurrences``, ``unsteady`` (page sizes) and ``first_difference`` (one window read twice).
+They return what they found as data; the Marketing simulator (the ``*_problems``
 functions below, one reason per line) and ``smsbounce verify`` (its read-side verdicts) word it
 for their readers.
 """
@@ -83,6 +84,34 @@ def occurrences(pages: list[Any]) -> dict[str, list[int]]:
     return dict(found)
 
 
+def unsteady(sizes: list[int]) -> list[int]:
+    """The pages breaking a steady page size (docs/spec.md §4: one page size), given how many
+    items a window's pages hold, in order: every page but the last holds as many as page 0,
+    the last no more."""
+    last = len(sizes) - 1
+    return [
+        number
+        for number, size in enumerate(sizes)
+        if number and (size > sizes[0] if number == last else size != sizes[0])
+    ]
+
+
+def first_difference(first: list[Any], second: list[Any]) -> int | None:
+    """The first page at which two reads of one window differ — its items, their order or its
+    ``lastPage`` — or None when they agree page for page (docs/spec.md §4: stable pages)."""
+    for number in range(max(len(first), len(second))):
+        if number >= len(first) or number >= len(second):
+            return number
+        a, b = first[number], second[number]
+        if (_flag(a), items(a)) != (_flag(b), items(b)):
+            return number
+    return None
+
+
+def _flag(document: Any) -> Any:
+    return document.get("lastPage") if isinstance(document, dict) else None
+
+
 # --- the Marketing simulator's wording ---------------------------------------------------------
 
 
@@ -120,9 +149,10 @@ def window_problems(pages: list[dict]) -> list[str]:
             reasons.append(f"page {flag.page}: empty, but lastPage is false")
         elif flag.said is not False:
             reasons.append(f"page {flag.page}: lastPage is {flag.said!r} before the end")
-    sizes = {len(items(page)) for page in pages[:-1]}
-    if len(sizes) > 1:
-        reasons.append(f"pages before the last differ in size: {sorted(sizes)}")
+    # Only the pages before Marketing's last are judged: nothing after them can be longer.
+    before = [len(items(page)) for page in pages[:-1]]
+    if unsteady([*before, 0]):
+        reasons.append(f"pages before the last differ in size: {sorted(set(before))}")
     for message_id, where in sorted(occurrences(pages).items()):
         if len(where) > 1:
             reasons.append(f"messageId {message_id!r} is served {len(where)} times in one window")

@@ -64,6 +64,12 @@ def _http_url(ctx, param, value):
     help="Seconds the endpoint holds reports back (at least its settle lag).",
 )
 @click.option(
+    "--volume",
+    type=click.IntRange(1, 100_000),
+    help="Bounces in the round trip's burst. Default: enough for the window around the run to "
+    "hold 2.5 pages at the page size the endpoint shows (250 until it shows one).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(0.1, 600),
     default=30.0,
@@ -103,6 +109,7 @@ def main(
     provider,
     twilio_auth_token,
     settle_lag,
+    volume,
     timeout,
     max_latency,
     junit_path,
@@ -128,6 +135,7 @@ def main(
         provider=provider,
         twilio_auth_token=twilio_auth_token if provider == "twilio" else None,
         settle_lag=settle_lag,
+        volume=volume,
         timeout=timeout,
         max_latency=max_latency,
     )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-BURST = 105  # more than one page of 100, so windows must be paged
+BURST = 250  # 2.5 pages of the article's "about 100": the round trip's window must be paged
 # Which round-trip check judges a message's served record.
 MAPPING, RANKING, SUCCESS = "field-mapping", "stronger-status-wins", "successes-not-served"
 PREFIX_LENGTH = 10
@@ -117,12 +117,35 @@ class _Builder:
         self.expectations[message_id] = Expectation(key, message_id, judge, record)
 
 
-def plan(prefix: str, now: datetime) -> Plan:
+def event_time(now: datetime) -> datetime:
+    """When the round trip's reports happened: ten minutes before the run, as real ones did."""
+    return now.replace(microsecond=0) - timedelta(minutes=10)
+
+
+def burst_suffix(index: int) -> str:
+    """The burst's id suffixes sort as they are sent (``b00000``, ``b00001`` …), so an endpoint
+    that orders ties by messageId still serves them in arrival order."""
+    return f"b{index:05d}"
+
+
+def burst(prefix: str, now: datetime, first: int, count: int) -> Plan:
+    """Burst bounces ``first`` … ``first + count - 1`` of a round trip: one hard bounce each."""
+    b = _Builder(prefix)
+    t, number, text = event_time(now), "+4915112345608", "No operator for this number"
+    for index in range(first, first + count):
+        message_id = b.send("burst", burst_suffix(index), t, number, "0x4503", text)
+        record = _record(message_id, number, "0x4503", text, "Permanent", t)
+        b.expect("burst", message_id, MAPPING, record)
+    return Plan(b.reports, b.expectations)
+
+
+def plan(prefix: str, now: datetime, burst_size: int = BURST) -> Plan:
     """Every report of one round trip, in sending order, and the expected outcome per message.
 
-    ``now`` is the start of the run (UTC); event times lie before it, as real reports' do.
+    ``now`` is the start of the run (UTC); event times lie before it, as real reports' do. The
+    burst of ``burst_size`` bounces comes last (``burst`` makes more of it).
     """
-    t = now.replace(microsecond=0) - timedelta(minutes=10)
+    t = event_time(now)
     later, latest, old = (
         t + timedelta(seconds=60),
         t + timedelta(seconds=120),
@@ -184,6 +207,5 @@ def plan(prefix: str, now: datetime) -> Plan:
 
     # Late: the event is days old; windows select on arrival, so it must still be served.
     bounce("late", "late", old, "0xDB05", "Permanent", "Recipient is barred")
-    for index in range(BURST):
-        bounce("burst", f"b{index:03d}", t, "0x4503", "Permanent", "No operator for this number")
-    return Plan(b.reports, b.expectations)
+    more = burst(prefix, now, 0, burst_size)
+    return Plan(b.reports + more.reports, {**b.expectations, **more.expectations})

@@ -19,7 +19,17 @@ from datetime import datetime, timedelta, timezone
 from smsbounce.simulators.di.formats import Format, ReportContext, Stored, make_format
 from smsbounce.simulators.di.scenario import DELIVERED, TEMPORARY, PlannedReport
 
-from .plan import BURST, MAPPING, RANKING, SUCCESS, Expectation, Plan, Report
+from .plan import (
+    BURST,
+    MAPPING,
+    RANKING,
+    SUCCESS,
+    Expectation,
+    Plan,
+    Report,
+    burst_suffix,
+    event_time,
+)
 
 PROVIDERS = ("twilio", "vonage", "infobip", "sinch", "kannel", "jasmin")
 INFOBIP_BATCH = 50  # Infobip sends up to 100 reports per request; the burst goes in batches
@@ -86,12 +96,12 @@ def plan(
     now: datetime,
     *,
     twilio_auth_token: str | None = None,
-    burst: int = BURST,
+    burst_size: int = BURST,
 ) -> Plan:
     """Every report of one round trip in ``provider``'s format, in sending order, and the
     expected outcome per message. ``now`` is the start of the run (UTC)."""
     fmt = make_format(provider, twilio_auth_token=twilio_auth_token)
-    t = now.replace(microsecond=0) - timedelta(minutes=10)
+    t = event_time(now)
     later, latest, old = t + timedelta(minutes=1), t + timedelta(minutes=2), t - timedelta(days=3)
     b = _Builder(fmt, prefix)
 
@@ -133,8 +143,22 @@ def plan(
 
     # Late: the event is days old; windows select on arrival, so it must still be served.
     bounce("late", "late", "+4915112345607", HARD, old)
-    for index in range(burst):
-        batch = 1 + index // INFOBIP_BATCH if fmt.batch else 0
-        bounce("burst", f"b{index:03d}", "+4915112345608", HARD, t, batch)
+    _burst(b, t, 0, burst_size)
     notes = {check: "; ".join(texts) for check, texts in b.notes.items()}
     return Plan(b.reports, b.expectations, provider=provider, format=fmt, notes=notes)
+
+
+def _burst(b: _Builder, t: datetime, first: int, count: int) -> None:
+    for index in range(first, first + count):
+        batch = 1 + index // INFOBIP_BATCH if b.fmt.batch else 0
+        suffix = burst_suffix(index)
+        stored = b.send("burst", suffix, "+4915112345608", HARD, t, batch)
+        b.expect("burst", suffix, MAPPING, stored)
+
+
+def burst(plan_: Plan, prefix: str, now: datetime, first: int, count: int) -> Plan:
+    """Burst bounces ``first`` … ``first + count - 1`` in ``plan_``'s format (its requests go out
+    on their own: a batch never spans two plans)."""
+    b = _Builder(plan_.format, prefix)
+    _burst(b, event_time(now), first, count)
+    return Plan(b.reports, b.expectations, provider=plan_.provider, format=plan_.format)

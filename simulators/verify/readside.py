@@ -2,7 +2,9 @@
 
 Each check owns its own rules, so one fault fails one check: ``schema`` judges the shape
 (keys, JSON types), ``page-echo`` the ``page`` value, ``last-page`` and ``past-end`` the
-``lastPage`` flag, ``item-fields`` the values inside items.
+``lastPage`` flag, ``page-size`` how many items pages hold, ``same-pages`` a window read twice,
+``item-fields`` the values inside items. The paging rules are Marketing's
+(``simulators.marketing.checks``), worded here as verdicts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from smsbounce import contracts
 from smsbounce.simulators.marketing import checks
 
 from .verdict import Verdict, judge, skipped
-from .walk import JSON_MEDIA_TYPE, Walk, document, media_type
+from .walk import JSON_MEDIA_TYPE, Walk, document, media_type, sizes
 from .wire import Exchange
 
 # The article's column sizes (docs/spec.md §2.2), except messageId: 64 since provider ids such as
@@ -34,6 +36,8 @@ FIELD_LENGTHS = {
 TYPES = ("Temporary", "Permanent")
 # Value rules inside items belong to item-fields; page and lastPage to their own checks.
 _VALUE_KEYWORDS = {"maxLength", "minLength", "enum", "pattern"}
+# docs/spec.md §2.1: "pages hold about 100 entries". Larger pages are reported, not failed.
+ARTICLE_PAGE = 100
 # CPI fails the exchange with HTTP 500 for any non-2xx answer of its target (docs/spec.md §2.4) and
 # names the target's status in the text; a 4xx relayed that way is the target rejecting input.
 _RELAYED_4XX = re.compile(r"statusCode: 4[0-9][0-9]\b")
@@ -41,12 +45,14 @@ _RELAYED_4XX = re.compile(r"statusCode: 4[0-9][0-9]\b")
 
 @dataclass
 class ReadSide:
-    """Everything the read-side checks judge. ``unauthenticated`` is None without credentials."""
+    """Everything the read-side checks judge. ``unauthenticated`` is None without credentials;
+    ``rereads`` pairs two reads of one settled window, the earlier first."""
 
     walks: list[Walk]
     bad_parameters: list[Exchange] = field(default_factory=list)
     unauthenticated: list[Exchange] | None = None
     max_latency: float = 5.0
+    rereads: list[tuple[Walk, Walk]] = field(default_factory=list)
 
     def pages(self):
         """``(walk, page number, exchange)`` for every page request."""
@@ -180,6 +186,92 @@ def no_repeats(side: ReadSide) -> Verdict:
     return judge("no-repeats", problems, f"{total} items, none repeated within a window")
 
 
+def _documents(walk: Walk) -> list:
+    return [document(exchange) for exchange in walk.pages]
+
+
+def page_size(side: ReadSide) -> Verdict:
+    """Within a window the page size is steady: every page but the last holds as many entries
+    as page 0, the last no more. Pages over the article's "about 100" are named in the
+    evidence, not failed."""
+    problems, paged, full = [], [], set()
+    for walk in side.walks:
+        counts = sizes(walk)
+        if len(counts) < 2:
+            continue
+        # A capped walk did not reach its last page: every page read must be full.
+        judged = [*counts, 0] if walk.capped else counts
+        paged.append(len(counts))
+        full.add(counts[0])
+        for number in checks.unsteady(judged):
+            where = _where(walk, number)
+            if number == len(judged) - 1:
+                problems.append(
+                    f"{where} (the last) holds {counts[number]} entries, more than page 0's "
+                    f"{counts[0]}"
+                )
+            else:
+                problems.append(
+                    f"{where} holds {counts[number]} entries, page 0 {counts[0]}: only the last "
+                    "page may be shorter"
+                )
+    if not paged:
+        return skipped("page-size", "no window read had more than one page")
+    shown = "/".join(str(size) for size in sorted(full))
+    spread = f"{min(paged)}–{max(paged)}" if min(paged) < max(paged) else f"{min(paged)}"
+    proof = f"steady pages of {shown} entries in {len(paged)} windows read ({spread} pages)"
+    over = sorted(size for size in full if size > ARTICLE_PAGE)
+    note = ""
+    if over:
+        note = (
+            f"; pages of {'/'.join(map(str, over))} entries hold more than the article's "
+            f'"about {ARTICLE_PAGE}" (docs/spec.md §2.1): SAP does not say Marketing takes them'
+        )
+    verdict = judge("page-size", problems, proof + note)
+    if verdict.failed and note:
+        return Verdict(verdict.check, verdict.verdict, verdict.evidence + note)
+    return verdict
+
+
+def same_pages(side: ReadSide) -> Verdict:
+    """A settled window read twice, page 0, 1, … in Marketing's order each time, serves the
+    same pages: the same items in the same order on the same page numbers, and the same
+    ``lastPage``. Marketing reads a window again after a failed page; pages that moved would
+    lose or repeat bounces then."""
+    if not side.rereads:
+        return skipped("same-pages", "no window was read twice")
+    problems, shown = [], []
+    for first, second in side.rereads:
+        a, b = _documents(first), _documents(second)
+        number = checks.first_difference(a, b)
+        shown.append(str(len(sizes(first))))
+        if number is None:
+            continue
+        problems.append(f"{first.name} read twice: {_difference(a, b, number)}")
+    proof = (
+        f"{len(side.rereads)} settled windows read twice serve the same pages "
+        f"({' and '.join(shown)} pages of entries)"
+    )
+    return judge("same-pages", problems, proof)
+
+
+def _difference(first: list, second: list, number: int) -> str:
+    if number >= len(first) or number >= len(second):
+        return f"{_count_pages(first)} pages, then {_count_pages(second)}"
+
+    def shown(page) -> str:
+        found = checks.items(page)
+        head = repr(str(found[0].get("messageId"))) if found else "nothing"
+        flag = json.dumps(page.get("lastPage") if isinstance(page, dict) else None)
+        return f"{len(found)} entries from {head}, lastPage {flag}"
+
+    return f"page {number} held {shown(first[number])}, then {shown(second[number])}"
+
+
+def _count_pages(pages: list) -> int:
+    return sum(1 for page in pages if checks.items(page)) or 1
+
+
 def field_problems(item: dict) -> list[str]:
     """What breaks the article's rules in one item's values (strings only: types are schema's)."""
     found = []
@@ -280,6 +372,8 @@ CHECKS = (
     last_page,
     past_end,
     no_repeats,
+    page_size,
+    same_pages,
     item_fields,
     bad_parameters,
     auth_required,

@@ -8,8 +8,9 @@ served records are looked up by this run's prefix only, so other data never coun
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .boundaries import PAGE, WINDOW, places
 from .ingest import hint
 from .plan import MAPPING, RANKING, SUCCESS, Expectation, Plan
 from .verdict import Verdict, judge, skipped
@@ -25,13 +26,15 @@ WINNER = ("statusCode", "type", "timestamp")
 class RoundTrip:
     """``answers[i]`` answered ``plan.reports[i]`` (a batch's answer stands for each of its
     reports); ``refusals[i]`` says why that answer did not take the report (None: it did; the
-    default is "not 2xx"); ``walks`` are contiguous windows in order."""
+    default is "not 2xx"); ``walks`` are contiguous windows in order; ``paging`` the reads of
+    the one window around the whole run, in order (the first is judged page by page)."""
 
     plan: Plan
     answers: list[Exchange]
     walks: list[Walk]
     settle_lag: float = 0.0
     refusals: list[str | None] | None = None
+    paging: list[Walk] = field(default_factory=list)
 
     def __post_init__(self):
         if self.refusals is None:
@@ -58,6 +61,25 @@ class RoundTrip:
                 if message_id in self.plan.expectations:
                     found[message_id].append((index, item))
         return found
+
+    def burst(self) -> list[str]:
+        """The burst's message ids in sending order."""
+        return list(dict.fromkeys(r.message_id for r in self.plan.reports if r.key == "burst"))
+
+    def bounces(self) -> list[Expectation]:
+        """The accepted messages that must be served: every window check judges these."""
+        return self.judged_by(MAPPING) + self.judged_by(RANKING)
+
+    def lost_at_page_boundaries(self) -> dict[str, str]:
+        """Bounces in none of the contiguous windows, lost between two pages of one: where."""
+        served = self.served()
+        missing = {e.message_id for e in self.bounces() if e.message_id not in served}
+        return {
+            message_id: f"between pages {place.pages[0]} and {place.pages[1]} of "
+            f"{self.walks[place.window].name}"
+            for message_id, place in places(self.walks, self.burst(), missing).items()
+            if place.kind == PAGE
+        }
 
     def judged_by(self, check: str) -> list[Expectation]:
         accepted = self.accepted()
@@ -162,28 +184,90 @@ def successes_not_served(trip: RoundTrip) -> Verdict:
 
 def exactly_once(trip: RoundTrip) -> Verdict:
     """Over contiguous windows every bounce is served in exactly one window: none lost (late
-    reports included), none served again in a later window."""
+    reports included), none served again in a later window. A burst bounce lost between two
+    pages of a window is page-boundaries' part."""
     served = trip.served()
-    expectations = [e for e in trip.judged_by(MAPPING) + trip.judged_by(RANKING)]
+    expectations = trip.bounces()
     first, last = trip.walks[0].window[0], trip.walks[-1].window[1]
+    paging = trip.lost_at_page_boundaries()
+    burst = trip.burst()
+    located = places(trip.walks, burst, {e.message_id for e in expectations} - served.keys())
     problems = []
     for expectation in expectations:
         windows = sorted({index for index, _ in served.get(expectation.message_id, [])})
-        if not windows:
-            problems.append(f"{_label(expectation)} is in no window of {first}..{last}")
+        if not windows and expectation.message_id not in paging:
+            problem = f"{_label(expectation)} is in no window of {first}..{last}"
+            place = located.get(expectation.message_id)
+            if place is not None and place.kind == WINDOW:
+                a, b = (trip.walks[i].name for i in place.windows)
+                problem += f" (lost between {a} and {b})"
+            problems.append(problem)
         elif len(windows) > 1:
             names = " and ".join(trip.walks[i].name for i in windows)
             problems.append(f"{_label(expectation)} is served in {names}")
-    verdict = judge(
-        "exactly-once",
-        problems,
-        f"{len(expectations)} bounces each in exactly one of {len(trip.walks)} windows",
+    proof = (
+        f"{len(expectations) - len(paging)} bounces each in exactly one of "
+        f"{len(trip.walks)} windows"
     )
+    if paging:
+        proof += f" ({len(paging)} lost at page boundaries are page-boundaries' part)"
+    verdict = judge("exactly-once", problems, proof)
     if verdict.failed and any("no window" in p for p in problems):
         hint = f" — is the endpoint's settle lag at most --settle-lag {trip.settle_lag:g}?"
         return Verdict(verdict.check, verdict.verdict, verdict.evidence + hint)
     return verdict
 
 
-CHECKS = (ingest_accepted, field_mapping, successes_not_served, exactly_once, stronger_status_wins)
+def page_boundaries(trip: RoundTrip) -> Verdict:
+    """The window around the whole run, read page by page in Marketing's order, holds every one
+    of the run's bounces: none lost where one page ends and the next begins (nor in any other
+    window of the round trip). A bounce on two pages is no-repeats' part; one lost inside a
+    page, or in no window at all, exactly-once's."""
+    check = "page-boundaries"
+    if not trip.paging:
+        return skipped(check, "the round trip's window was not read")
+    walk = trip.paging[0]
+    expected = {e.message_id for e in trip.bounces()}
+    ours = {item.get("messageId") for _, item in walk.bounces()} & expected
+    sizes = [len(items) for items in _page_items(walk) if items]
+    if not ours:
+        why = "does not select on arrival time (see exactly-once)"
+        return skipped(check, f"none of the run's bounces is in {walk.name}: the endpoint {why}")
+    if len(sizes) < 2:
+        return skipped(
+            check,
+            f"all {len(ours)} of the run's bounces in {walk.name} are on one page: no page "
+            "boundary to judge (its pages hold more; --volume sends more)",
+        )
+    problems = [
+        f"{message_id} missing between pages {place.pages[0]} and {place.pages[1]} of {walk.name}"
+        for message_id, place in sorted(places([walk], trip.burst(), expected - ours).items())
+        if place.kind == PAGE
+    ]
+    problems += [
+        f"{message_id} missing {where}"
+        for message_id, where in sorted(trip.lost_at_page_boundaries().items())
+    ]
+    proof = (
+        f"{len(ours)} of the run's bounces on {len(sizes)} pages of {sizes[0]} in {walk.name}, "
+        f"none lost at its {len(sizes) - 1} page boundaries"
+    )
+    return judge(check, problems, proof)
+
+
+def _page_items(walk: Walk) -> list[list[dict]]:
+    pages: list[list[dict]] = [[] for _ in walk.pages]
+    for number, item in walk.bounces():
+        pages[number].append(item)
+    return pages
+
+
+CHECKS = (
+    ingest_accepted,
+    field_mapping,
+    successes_not_served,
+    exactly_once,
+    page_boundaries,
+    stronger_status_wins,
+)
 NAMES = tuple(check.__name__.replace("_", "-") for check in CHECKS)

@@ -57,3 +57,8 @@ def usable(exchange: Exchange) -> bool:
 
 def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
+
+
+def sizes(walk: Walk) -> list[int]:
+    """Entries per page holding any, in order (a checker's walk ends at the first holding none)."""
+    return [len(found) for found in (items(page) for page in walk.pages) if found]

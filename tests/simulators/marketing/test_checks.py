@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from smsbounce.simulators.marketing.checks import page_problems, past_end_problems, window_problems
+from smsbounce.simulators.marketing.checks import (
+    first_difference,
+    page_problems,
+    past_end_problems,
+    unsteady,
+    window_problems,
+)
 from tests.simulators.marketing.helpers import item, page
 
 
@@ -82,3 +88,21 @@ def test_window_problems(pages, expected):
 )
 def test_past_end_problems(document, expected):
     assert past_end_problems(2, document) == expected
+
+
+@pytest.mark.parametrize(
+    ("sizes", "breaking"),
+    [([100, 100, 58], []), ([5], []), ([100, 60, 60], [1]), ([7, 7, 8], [2]), ([], [])],
+    ids=["steady", "one-page", "shrinking", "longer-last", "none"],
+)
+def test_a_steady_page_size_lets_only_the_last_page_be_shorter(sizes, breaking):
+    assert unsteady(sizes) == breaking
+
+
+def test_two_reads_of_a_window_differ_at_the_first_page_that_moved():
+    first = [page(0, False, [item("1"), item("2")]), page(1, True, [item("3")])]
+    assert first_difference(first, [dict(p) for p in first]) is None
+    moved = [page(0, False, [item("1"), item("3")]), page(1, True, [item("2")])]
+    assert first_difference(first, moved) == 0
+    assert first_difference(first, [first[0], page(1, False, [item("3")])]) == 1
+    assert first_difference(first, first[:1]) == 1

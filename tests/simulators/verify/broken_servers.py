@@ -13,6 +13,7 @@ named after a provider break what is particular to it.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -24,10 +25,11 @@ from smsbounce.plumbing.serving import LocalServer
 
 USER, PASSWORD = "marketing", "broken-but-honest"
 STATUS, INGEST = "/status", "/ingest"
-PAGE_SIZE = 100
+PAGE_SIZE = 10  # small, so that a small round trip (helpers.SMALL_VOLUME) has several pages
+UNEVEN = 6  # the page size after page 0 with "uneven-pages"
 SLOW_SECONDS = 1.5
 
-# fault → what it does (the check it must fail is in tests/test_verify_broken.py)
+# fault → what it does (the check it must fail is in test_broken.py)
 FAULTS = {
     "first-answer-slow": "the very first status request takes 1.5 s",
     "crash-on-empty-window": "page 0 of a window without bounces answers 500",
@@ -38,6 +40,9 @@ FAULTS = {
     "empty-page-0-not-last": "an empty page 0 says lastPage false",
     "past-end-not-last": "pages past the end say lastPage false",
     "overlapping-pages": "each page after the first starts with the previous page's last item",
+    "skip-at-boundary": "each page after the first starts one item late: one lost per boundary",
+    "uneven-pages": "page 0 holds 10 items, every later page 6",
+    "order-changes-between-reads": "each read of a window from page 0 serves it in a new order",
     "foreign-long-text": "an old row from elsewhere has a 300-character statusText",
     "crash-on-bad-page": "page=abc crashes with 500",
     "no-auth": "the status endpoint serves without credentials",
@@ -86,6 +91,7 @@ class ReferenceServer:
         self.records: dict[str, dict] = {}
         self._lock = threading.Lock()
         self._slow_pending = "first-answer-slow" in self.faults
+        self._reads = 0  # page-0 requests so far: each starts a read of a window
         if "foreign-long-text" in self.faults:
             self.records["foreign-1"] = self._row(
                 "foreign-1", "+4915100000000", "0xDB62", "x" * 300, "Permanent", "20240101000000"
@@ -259,12 +265,21 @@ class ReferenceServer:
         if window is not None and "ignore-window" not in self.faults:
             low, high = (moment.timestamp() for moment in window)
             rows = [r for r in rows if low <= r["received"] < high]
-        offset = page * PAGE_SIZE
+        if page == 0:
+            self._reads += 1
+        if "order-changes-between-reads" in self.faults:
+            # The same order for every page of one read, another for the next read.
+            random.Random(self._reads).shuffle(rows)
+        offset, size = page * PAGE_SIZE, PAGE_SIZE
         if "overlapping-pages" in self.faults and page > 0:
             offset -= 1
-        chosen = rows[offset : offset + PAGE_SIZE + 1]
-        items = [dict(r["record"]) for r in chosen[:PAGE_SIZE]]
-        last = len(chosen) <= PAGE_SIZE
+        if "skip-at-boundary" in self.faults:
+            offset += page
+        if "uneven-pages" in self.faults and page > 0:
+            offset, size = PAGE_SIZE + (page - 1) * UNEVEN, UNEVEN
+        chosen = rows[offset : offset + size + 1]
+        items = [dict(r["record"]) for r in chosen[:size]]
+        last = len(chosen) <= size
         if not items and page == 0 and "crash-on-empty-window" in self.faults:
             raise RuntimeError("the fault: no rows")
         if "last-page-always-true" in self.faults:

@@ -9,6 +9,10 @@ from click.testing import CliRunner
 from smsbounce.simulators.verify.__main__ import main
 from smsbounce.simulators.verify.runner import Options, Result, run
 
+# Our buffer in these tests serves pages of SMALL_PAGE; a burst of SMALL_VOLUME then fills the
+# round trip's window with several pages (SMALL_VOLUME + the 8 other bounces of a run).
+SMALL_PAGE, SMALL_VOLUME = 5, 20
+
 
 def verify_cli(tmp_path, *args: str, env: dict[str, str] | None = None):
     """Run the command; return (exit code, stdout table, stderr, JSON report or None)."""

@@ -13,9 +13,9 @@ from tests.simulators.verify.broken_servers import (
     USER,
     ReferenceServer,
 )
-from tests.simulators.verify.helpers import failed_checks, verify
+from tests.simulators.verify.helpers import SMALL_VOLUME, failed_checks, verify
 
-# fault of tests/broken_servers.py → the one check it must fail
+# fault of broken_servers.py → the one check it must fail
 BROKEN = {
     "crash-on-empty-window": "answers-200",
     "text-plain": "content-type",
@@ -25,6 +25,9 @@ BROKEN = {
     "empty-page-0-not-last": "last-page",
     "past-end-not-last": "past-end",
     "overlapping-pages": "no-repeats",
+    "skip-at-boundary": "page-boundaries",
+    "uneven-pages": "page-size",
+    "order-changes-between-reads": "same-pages",
     "foreign-long-text": "item-fields",
     "crash-on-bad-page": "bad-parameters",
     "no-auth": "auth-required",
@@ -53,6 +56,7 @@ def _verify(server: ReferenceServer):
         max_latency=1.0,
         timeout=10.0,
         provider=server.provider,
+        volume=SMALL_VOLUME,
     )
 
 

@@ -228,11 +228,11 @@ def test_the_plan_tags_every_message_and_keeps_ids_short():
     assert all(i.startswith(prefix) and len(i) <= 30 for i in ids)
     assert set(plan.expectations) == ids
     assert (
-        len(plan.reports) == 119
-        and sum(k.startswith(prefix + "b") for k in ids) == roundtrip_plan.BURST
+        len(plan.reports) == 264
+        and sum(k.startswith(prefix + "b") for k in ids) == roundtrip_plan.BURST == 250
     )
     served = [e for e in plan.expectations.values() if e.record is not None]
-    assert len(served) == 113 and all(e.record["messageId"] == e.message_id for e in served)
+    assert len(served) == 258 and all(e.record["messageId"] == e.message_id for e in served)
 
 
 def test_the_article_example_goes_out_as_real_traffic_does():

@@ -14,7 +14,13 @@ from smsbounce.simulators.verify import ingest, providers
 from smsbounce.simulators.verify import plan as roundtrip_plan
 from smsbounce.simulators.verify.reports import table
 from smsbounce.simulators.verify.wire import Exchange
-from tests.simulators.verify.helpers import failed_checks, verdicts, verify, verify_cli
+from tests.simulators.verify.helpers import (
+    SMALL_VOLUME,
+    failed_checks,
+    verdicts,
+    verify,
+    verify_cli,
+)
 
 STATUS = "/api/v1/notifications/get"
 TWILIO_TOKEN = "twilio-auth-token-for-verify"
@@ -37,6 +43,7 @@ def test_our_buffer_passes_every_check_in_each_providers_format(buffer_server, p
         buffer_server.auth,
         report_url(buffer_server, provider),
         provider=provider,
+        volume=SMALL_VOLUME,
     )
     _assert_all_passed(result)
     evidence = {v.check: v.evidence for v in result.verdicts}
@@ -62,6 +69,7 @@ def test_signed_twilio_reports_pass_a_buffer_that_checks_signatures(
     args = ["--status-url", server.url + STATUS, "--settle-lag", "0", "--timeout", "10"]
     args += ["--user", server.auth[0], "--password", server.auth[1]]
     args += ["--ingest-url", report_url(server, "twilio") + "/" + token, "--provider", "twilio"]
+    args += ["--volume", str(SMALL_VOLUME)]
     code, out, err, document = verify_cli(
         tmp_path, *args, env={"SMSBOUNCE_VERIFY_TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
     )
@@ -78,6 +86,7 @@ def test_unsigned_twilio_reports_fail_ingest_accepted_with_a_hint(start_buffer, 
         report_url(server, "twilio"),
         provider="twilio",
         twilio_auth_token="not-the-token",
+        volume=SMALL_VOLUME,
     )
     assert failed_checks(result) == ["ingest-accepted"], table(result)
     evidence = next(v.evidence for v in result.verdicts if v.check == "ingest-accepted")

@@ -17,17 +17,19 @@ from tests.conftest import API_PASSWORD, API_USER, settings_for
 from tests.cpi_proxy.helpers import MARKETING, proxy_settings
 from tests.helpers import INGEST, all_bounces, send
 from tests.simulators.verify.broken_servers import PASSWORD, USER, ReferenceServer
-from tests.simulators.verify.helpers import verify_cli
+from tests.simulators.verify.helpers import SMALL_PAGE, SMALL_VOLUME, verify_cli
 
 STATUS = "/api/v1/notifications/get"
 
 
-def _args(status_url, auth=None, ingest_url=None, *extra):
+def _args(status_url, auth=None, ingest_url=None, *extra, volume=SMALL_VOLUME):
     args = ["--status-url", status_url, "--settle-lag", "0", "--timeout", "10"]
     if auth:
         args += ["--user", auth[0], "--password", auth[1]]
     if ingest_url:
         args += ["--ingest-url", ingest_url]
+        if volume is not None:
+            args += ["--volume", str(volume)]
     return [*args, *extra]
 
 
@@ -35,17 +37,39 @@ def _assert_all_passed(code, out, document):
     assert code == 0, out
     assert document["passed"] is True
     assert {c["verdict"] for c in document["checks"]} == {"pass"}, out
-    assert out.rstrip().endswith("all checks passed (16 passed, 0 failed, 0 skipped)")
+    assert out.rstrip().endswith("all checks passed (19 passed, 0 failed, 0 skipped)")
 
 
-def test_our_buffer_passes_every_check(tmp_path, buffer_server):
-    status_url = buffer_server.url + STATUS
-    code, out, err, document = verify_cli(
-        tmp_path, *_args(status_url, buffer_server.auth, buffer_server.url + INGEST)
-    )
+# page size → the burst (None: verify's default, 2.5 pages at the page size it finds) and the
+# pages the round trip's window then has. 2.5 pages of 1,000 would take 2,500 reports: two do.
+PAGE_SIZES = {1: (SMALL_VOLUME, 28), 7: (None, 37), 100: (None, 3), 1000: (1000, 2)}
+
+
+@pytest.mark.parametrize("page_size", PAGE_SIZES)
+def test_our_buffer_passes_every_check_at_each_page_size(tmp_path, start_buffer, db_url, page_size):
+    server = start_buffer(settings_for(db_url, page_size=page_size))
+    volume, pages = PAGE_SIZES[page_size]
+    args = _args(server.url + STATUS, server.auth, server.url + INGEST, volume=volume)
+    code, out, err, document = verify_cli(tmp_path, *args)
     _assert_all_passed(code, out, document)
-    assert "sending 119 reports" in err  # progress goes to stderr, the table to stdout
+    evidence = {c["check"]: c["evidence"] for c in document["checks"]}
+    assert f"on {pages} pages of {page_size} in " in evidence["page-boundaries"], out
+    assert f"steady pages of {page_size} entries" in evidence["page-size"]
+    assert ("more than the article's" in evidence["page-size"]) == (page_size > 100)
+    if volume is None:  # progress goes to stderr, the table to stdout
+        assert "sending 264 reports" in err and "more bounces" not in err
     assert document["runPrefix"].startswith("sbv") and len(document["runPrefix"]) == 10
+
+
+def test_a_window_with_larger_pages_gets_more_of_the_burst(tmp_path, start_buffer, sqlite_url):
+    server = start_buffer(settings_for(sqlite_url, page_size=150))
+    args = _args(server.url + STATUS, server.auth, server.url + INGEST, volume=None)
+    code, out, err, document = verify_cli(tmp_path, *args)
+    _assert_all_passed(code, out, document)
+    # 258 bounces on 2 pages of 150 are fewer than 2.5 pages: 117 more make 375.
+    assert "its pages hold 150: 117 more bounces for 2.5 pages" in err
+    evidence = {c["check"]: c["evidence"] for c in document["checks"]}
+    assert "375 of the run's bounces on 3 pages of 150" in evidence["page-boundaries"]
 
 
 def test_our_buffer_behind_the_cpi_proxy_passes_every_check(tmp_path, buffer_server):
@@ -70,7 +94,7 @@ def test_a_token_protected_ingest_url_works_and_the_token_is_never_shown(
     tmp_path, start_buffer, sqlite_url
 ):
     token = "Verify-token-0123456789"
-    server = start_buffer(settings_for(sqlite_url, ingest_tokens=(token,)))
+    server = start_buffer(settings_for(sqlite_url, ingest_tokens=(token,), page_size=SMALL_PAGE))
     ingest_url = f"{server.url}{INGEST}/{token}"
     code, out, err, document = verify_cli(
         tmp_path, *_args(server.url + STATUS, server.auth, ingest_url)
@@ -99,7 +123,9 @@ def test_without_an_ingest_url_only_the_read_side_runs(tmp_path, buffer_server):
     assert code == 0, out
     verdicts = {c["check"]: c["verdict"] for c in document["checks"]}
     assert verdicts["field-mapping"] == "skip" and verdicts["schema"] == "pass"
-    assert document["counts"] == {"pass": 11, "fail": 0, "skip": 5}
+    # A fresh buffer holds no window of several pages; the last hour is read twice.
+    assert verdicts["page-size"] == "skip" and verdicts["same-pages"] == "pass"
+    assert document["counts"] == {"pass": 12, "fail": 0, "skip": 7}
 
 
 def test_a_contract_violation_exits_1_and_names_the_check(tmp_path):
