@@ -236,8 +236,8 @@ def page_size(side: ReadSide) -> Verdict:
 def same_pages(side: ReadSide) -> Verdict:
     """A settled window read twice, page 0, 1, … in Marketing's order each time, serves the
     same pages: the same items in the same order on the same page numbers, and the same
-    ``lastPage``. Marketing reads a window again after a failed page; pages that moved would
-    lose or repeat bounces then."""
+    ``lastPage``. When Marketing reads a window again (after a failed page, say), pages that
+    moved lose or repeat bounces."""
     if not side.rereads:
         return skipped("same-pages", "no window was read twice")
     problems, shown = [], []
@@ -249,8 +249,8 @@ def same_pages(side: ReadSide) -> Verdict:
             continue
         problems.append(f"{first.name} read twice: {_difference(a, b, number)}")
     proof = (
-        f"{len(side.rereads)} settled windows read twice serve the same pages "
-        f"({' and '.join(shown)} pages of entries)"
+        f"{len(side.rereads)} settled windows, each read twice, served the same pages both "
+        f"times ({' and '.join(shown)} pages)"
     )
     return judge("same-pages", problems, proof)
 

@@ -202,7 +202,7 @@ class Runner:
         end = datetime.strptime(window[1], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
         remaining = (end - self.now()).total_seconds()
         if remaining > 0:
-            self.progress(f"waiting {remaining:.0f} s for the windows to close (settle lag)")
+            self.progress(f"waiting {remaining:.1f} s for the windows to close (settle lag)")
             self.wait(remaining)
 
     def send(self, plan: roundtrip_plan.Plan) -> tuple[list[Exchange], list[str | None]]:
@@ -278,13 +278,13 @@ class Runner:
             side.rereads.append((walks[1], again))
         else:
             walks.extend(trip.read())
-            trip_verdicts = [check(trip.judged()) for check in roundtrip.CHECKS]
             # The last hour now holds the run's bounces too: a settled window of several pages.
             self.progress("reading the last hour twice")
             hour = self.last_hour()
             twice = (self.walk(hour, limit=trip.limit()), self.walk(hour, limit=trip.limit()))
             walks.extend(twice)
             side.rereads += [(trip.paging[0], trip.paging[1]), twice]
+            trip_verdicts = [check(trip.judged(twice[0])) for check in roundtrip.CHECKS]
 
         verdicts = [check(side) for check in readside.CHECKS] + trip_verdicts
         notes = [f"window {w.name} stopped at {len(w.pages)} pages" for w in walks if w.capped]
@@ -328,10 +328,9 @@ class _Trip:
         runner.close(window)
         walk = runner.walk(window, limit=self.limit())
         counts = sizes(walk)
-        runner.progress(
-            f"the round trip's window {walk.name} holds {sum(counts)} entries on "
-            f"{len(counts)} pages"
-        )
+        pages = f"{len(counts)} page" + ("" if len(counts) == 1 else "s")
+        held = f"{sum(counts)} entries on {pages}"
+        runner.progress(f"the round trip's window {walk.name} holds {held}")
         return walk
 
     def limit(self) -> int:
@@ -367,7 +366,8 @@ class _Trip:
         self.paging = [paging, again]
         return [*read, paging, *self.walks, again]
 
-    def judged(self) -> roundtrip.RoundTrip:
+    def judged(self, hour: Walk) -> roundtrip.RoundTrip:
+        """What the round-trip checks judge; ``hour``: the last hour, read at the end."""
         return roundtrip.RoundTrip(
             self.plan,
             self.answers,
@@ -375,6 +375,7 @@ class _Trip:
             self.runner.options.settle_lag,
             self.refusals,
             self.paging,
+            [hour],
         )
 
 

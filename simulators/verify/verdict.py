@@ -29,7 +29,9 @@ def passed(check: str, evidence: str) -> Verdict:
 
 
 def failed(check: str, problems: list[str], shown: int = 3) -> Verdict:
-    """A failure listing the first ``shown`` problems and how many more there were."""
+    """A failure listing the first ``shown`` problems and how many more there were. A problem
+    seen again (the same window read twice) is listed once."""
+    problems = list(dict.fromkeys(problems))
     more = len(problems) - shown
     text = "; ".join(problems[:shown]) + (f" (and {more} more)" if more > 0 else "")
     return Verdict(check, FAIL, text)
