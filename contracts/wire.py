@@ -30,9 +30,15 @@ def parse_utc(text: str) -> datetime:
     return datetime.strptime(text, UTC_STAMP).replace(tzinfo=timezone.utc)
 
 
+def length_bounds(field: str) -> tuple[int, int]:
+    """The shortest and longest value of a status item's ``field`` (e.g. ``messageId``)."""
+    rule = schema("status-response")["$defs"]["bounce"]["properties"][field]
+    return rule.get("minLength", 0), rule["maxLength"]
+
+
 def max_length(field: str) -> int:
-    """The longest value of a status item's ``field`` (e.g. ``messageId``) Marketing is served."""
-    return schema("status-response")["$defs"]["bounce"]["properties"][field]["maxLength"]
+    """The longest value of a status item's ``field`` Marketing is served."""
+    return length_bounds(field)[1]
 
 
 MESSAGE_ID_MAX = max_length("messageId")

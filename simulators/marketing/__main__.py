@@ -16,7 +16,7 @@ from .client import DEFAULT_SENDER, load_messages, make_messages, send_messages
 from .poller import Poller, WindowResult
 from .reconcile import reconcile
 from .report import table, verdict
-from .windows import parse_since, stamp
+from .windows import parse_since
 
 
 def _credentials(function):
@@ -137,7 +137,7 @@ def poll(status_url, user, password, since, every, until_quiet, source_system, o
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     poller = Poller(status_url, (user, password), start, source_system=source_system)
-    click.echo(f"polling {status_url} from {stamp(start)} every {every:g} s", err=True)
+    click.echo(f"polling {status_url} from {format_utc(start)} every {every:g} s", err=True)
     stop = threading.Event()
     last_news = time.monotonic()
     sink = open(output, "a", encoding="utf-8") if output else None  # noqa: SIM115 - closed below

@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 import requests
 
 from smsbounce import contracts
+from smsbounce.contracts.wire import format_utc
 
 from .checks import page_problems, past_end_problems, window_problems
 from .interactions import BOUNCE_KINDS, Interaction, to_interaction
 from .walk import walk
-from .windows import next_window, stamp
+from .windows import next_window
 
 ITEM_FIELDS = ("messageId", "recipient", "statusCode", "statusText", "type", "timestamp")
 # A window of a real campaign holds thousands of pages at most; this only stops a server that
@@ -49,7 +50,7 @@ class WindowResult:
 
     @property
     def label(self) -> str:
-        return f"{stamp(self.start)}-{stamp(self.end)}"
+        return f"{format_utc(self.start)}-{format_utc(self.end)}"
 
 
 class PollFailed(Exception):
@@ -133,8 +134,8 @@ class Poller:
 
     def _get(self, start: datetime, end: datetime, page: int):
         params = {
-            "startTimeUTC": stamp(start),
-            "endTimeUTC": stamp(end),
+            "startTimeUTC": format_utc(start),
+            "endTimeUTC": format_utc(end),
             "page": str(page),
             "sourceSystem": self.source_system,
         }

@@ -9,21 +9,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-STAMP = "%Y%m%d%H%M%S"
+from smsbounce.contracts.wire import parse_utc
+
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def stamp(moment: datetime) -> str:
-    """``YYYYMMDDhhmmss`` in UTC (Marketing's window and timestamp format)."""
-    return moment.astimezone(timezone.utc).strftime(STAMP)
 
 
 def parse_stamp(text: str) -> datetime:
     """The UTC instant of a ``YYYYMMDDhhmmss`` text; ValueError names the text."""
     if not re.fullmatch(r"\d{14}", text):
         raise ValueError(f"{text!r} is not a UTC time as YYYYMMDDhhmmss")
-    return datetime.strptime(text, STAMP).replace(tzinfo=timezone.utc)
+    return parse_utc(text)
 
 
 def whole_second(moment: datetime) -> datetime:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from smsbounce.contracts.wire import format_utc
+
 BURST = 250  # 2.5 pages of the article's "about 100": the round trip's window must be paged
 # Which round-trip check judges a message's served record.
 MAPPING, RANKING, SUCCESS = "field-mapping", "stronger-status-wins", "successes-not-served"
@@ -21,7 +23,7 @@ PREFIX_LENGTH = 10
 
 
 @dataclass(frozen=True)
-class Report:
+class RoundTripReport:
     """One delivery report as the provider sends it. DI: ``query`` goes on the wire as written;
     other providers: ``item`` is the provider's report (``formats.Item``), and reports sharing a
     non-zero ``batch`` go out in one request."""
@@ -48,7 +50,7 @@ class Plan:
     """``format``: the provider's ``formats.Format`` (None for DI's hand-written queries);
     ``notes``: per check, the cases this provider cannot have and why (shown in its evidence)."""
 
-    reports: list[Report]
+    reports: list[RoundTripReport]
     expectations: dict[str, Expectation]
     provider: str = "di"
     format: Any = None
@@ -58,10 +60,6 @@ class Plan:
 def run_prefix() -> str:
     """A unique, recognisable prefix for this run's message ids (10 characters)."""
     return "sbv" + secrets.token_hex(4)[:6] + "-"
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M%S")
 
 
 def query(order_id: str, moment: datetime, msisdn: str, status: str, name: str = "orderID") -> str:
@@ -95,21 +93,21 @@ def _record(message_id, recipient, code, text, kind, moment) -> dict:
         "statusCode": code,
         "statusText": text,
         "type": kind,
-        "timestamp": _stamp(moment),
+        "timestamp": format_utc(moment),
     }
 
 
 class _Builder:
     def __init__(self, prefix: str):
         self.prefix = prefix
-        self.reports: list[Report] = []
+        self.reports: list[RoundTripReport] = []
         self.expectations: dict[str, Expectation] = {}
 
     def send(self, key, suffix, moment, msisdn, code, text, raw=None):
         message_id = self.prefix + suffix
         status = f"{code} {text}".strip()
         self.reports.append(
-            Report(key, message_id, raw or query(message_id, moment, msisdn, status))
+            RoundTripReport(key, message_id, raw or query(message_id, moment, msisdn, status))
         )
         return message_id
 

@@ -26,7 +26,7 @@ from .plan import (
     SUCCESS,
     Expectation,
     Plan,
-    Report,
+    RoundTripReport,
     burst_suffix,
     event_time,
 )
@@ -57,7 +57,7 @@ class _Builder:
     def __init__(self, fmt: Format, prefix: str):
         self.fmt = fmt
         self.prefix = prefix
-        self.reports: list[Report] = []
+        self.reports: list[RoundTripReport] = []
         self.expectations: dict[str, Expectation] = {}
         self.notes: dict[str, list[str]] = {}
 
@@ -70,7 +70,9 @@ class _Builder:
     def send(self, key, suffix, recipient, code, moment, batch=0) -> Stored:
         message_id = self.prefix + suffix
         context = self.context(message_id, recipient, code, moment)
-        self.reports.append(Report(key, message_id, item=self.fmt.item(context), batch=batch))
+        self.reports.append(
+            RoundTripReport(key, message_id, item=self.fmt.item(context), batch=batch)
+        )
         return self.fmt.stored(context)
 
     def expect(self, key, suffix, judge, stored: Stored | None = None) -> None:

@@ -12,25 +12,23 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from jsonschema import Draft202012Validator
 
 from smsbounce import contracts
+from smsbounce.contracts.wire import length_bounds, parse_utc
 from smsbounce.simulators.marketing import checks
 
 from .verdict import Verdict, judge, skipped
 from .walk import JSON_MEDIA_TYPE, Walk, document, media_type, sizes
 from .wire import Exchange
 
-# The article's column sizes (docs/spec.md §2.2), except messageId: 64 since provider ids such as
-# Twilio's 34-character SIDs must fit (docs/guarantees.md). Minimum 1 where an empty value
-# cannot identify anything.
+# From contracts/status-response (the article's column sizes, docs/spec.md §2.2, except
+# messageId: 64 so that provider ids such as Twilio's 34-character SIDs fit).
 FIELD_LENGTHS = {
-    "messageId": (1, 64),
-    "recipient": (1, 25),
-    "statusCode": (0, 10),
-    "statusText": (0, 250),
+    **{
+        name: length_bounds(name) for name in ("messageId", "recipient", "statusCode", "statusText")
+    },
     "timestamp": (14, 14),
 }
 TYPES = ("Temporary", "Permanent")
@@ -292,7 +290,7 @@ def _valid_timestamp(text: str) -> bool:
     if not text.isascii() or not text.isdigit():
         return False
     try:
-        datetime.strptime(text, "%Y%m%d%H%M%S")
+        parse_utc(text)
     except ValueError:
         return False
     return True

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from smsbounce.contracts.wire import format_utc, parse_utc
 from smsbounce.simulators.marketing import walk as pages
 
 from . import ingest, providers, readside, roundtrip
@@ -78,10 +79,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M%S")
-
-
 def _floor(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
@@ -99,7 +96,7 @@ def roundtrip_windows(t0: datetime, t1: datetime, settle_lag: float) -> list[tup
     count = min(SPLITS, seconds)
     bounds = [start + timedelta(seconds=round(i * seconds / count)) for i in range(count + 1)]
     windows = [(start - LEADING, start)] + list(zip(bounds, bounds[1:], strict=False))
-    return [(stamp(a), stamp(b)) for a, b in windows]
+    return [(format_utc(a), format_utc(b)) for a, b in windows]
 
 
 def paging_window(windows: list[tuple[str, str]]) -> tuple[str, str]:
@@ -199,7 +196,7 @@ class Runner:
     def close(self, window: tuple[str, str]) -> None:
         """Wait until ``window`` has ended: Marketing reads a window only then; so must the
         checker."""
-        end = datetime.strptime(window[1], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        end = parse_utc(window[1])
         remaining = (end - self.now()).total_seconds()
         if remaining > 0:
             self.progress(f"waiting {remaining:.1f} s for the windows to close (settle lag)")
@@ -251,7 +248,7 @@ class Runner:
 
     def last_hour(self) -> tuple[str, str]:
         now = _floor(self.now())
-        return stamp(now - RECENT), stamp(now)
+        return format_utc(now - RECENT), format_utc(now)
 
     def run(self) -> Result:
         started = self.now()

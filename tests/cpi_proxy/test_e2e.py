@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from smsbounce import contracts
+from smsbounce.contracts.wire import format_utc
 from smsbounce.plumbing.serving import LocalServer
 from smsbounce.simulators.di.app import create_app as create_di_sim
 from smsbounce.simulators.di.scenario import Rule
@@ -63,7 +64,7 @@ def test_status_through_the_proxy_is_the_buffers_answer(servers, buffer_server):
     proxy = _proxy_for(servers, buffer_server, "http://127.0.0.1:9/cmn/a/a.sms")
 
     now = datetime.now(timezone.utc)
-    start, end = (f"{t:%Y%m%d%H%M%S}" for t in (now - timedelta(hours=1), now + timedelta(hours=1)))
+    start, end = (format_utc(t) for t in (now - timedelta(hours=1), now + timedelta(hours=1)))
     query = f"startTimeUTC={start}&endTimeUTC={end}&page=0&sourceSystem=MC1"
     through_proxy = raw_get(proxy.url, f"{STATUS}?{query}", auth=MARKETING)
     direct = requests.get(

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import requests
 
 from smsbounce import contracts
-from smsbounce.contracts.wire import MESSAGE_ID_MAX
+from smsbounce.contracts.wire import MESSAGE_ID_MAX, format_utc
 from smsbounce.simulators.marketing.checks import page_problems
 from smsbounce.simulators.marketing.walk import walk
 from tests.helpers import pipe
@@ -312,7 +312,7 @@ CODES = ("0x4503", "0x4524", "0xDB05", "0xDB52", "0xDB65", "0xDB78", "0xDBF3")
 
 
 @dataclass
-class Report:
+class SentReport:
     """One provider call: a bounce, an exact resend of one, or a malformed report."""
 
     message_id: str
@@ -321,14 +321,14 @@ class Report:
     expected: dict[str, str] | None = None  # the Marketing item a bounce must become
 
 
-def make_reports(count: int, prefix: str, seed: int = 6) -> list[Report]:
+def make_reports(count: int, prefix: str, seed: int = 6) -> list[SentReport]:
     """``count`` reports: 10% exact duplicates, 5% malformed, the rest distinct bounces,
     shuffled with ``seed`` (a duplicate may arrive before its original, as with real retries)."""
     rng = random.Random(seed)
     duplicates, malformed = count // 10, count // 20
     bounces = [_bounce(f"{prefix}-{i}", rng) for i in range(count - duplicates - malformed)]
     resent = [
-        Report(b.message_id, "duplicate", b.query, b.expected)
+        SentReport(b.message_id, "duplicate", b.query, b.expected)
         for b in rng.sample(bounces, duplicates)
     ]
     broken = [_malformed(f"{prefix}-bad-{i}", i) for i in range(malformed)]
@@ -337,7 +337,7 @@ def make_reports(count: int, prefix: str, seed: int = 6) -> list[Report]:
     return reports
 
 
-def _bounce(message_id: str, rng: random.Random) -> Report:
+def _bounce(message_id: str, rng: random.Random) -> SentReport:
     code = rng.choice(CODES)
     msisdn = f"+49151{rng.randrange(10**8):08d}"
     hour, minute, second = rng.randrange(24), rng.randrange(60), rng.randrange(60)
@@ -357,10 +357,10 @@ def _bounce(message_id: str, rng: random.Random) -> Report:
         "type": "Temporary" if code == "0xDBF3" else "Permanent",
         "timestamp": f"20260201{hour:02d}{minute:02d}{second:02d}",
     }
-    return Report(message_id, "bounce", urlencode(params), expected)
+    return SentReport(message_id, "bounce", urlencode(params), expected)
 
 
-def _malformed(message_id: str, number: int) -> Report:
+def _malformed(message_id: str, number: int) -> SentReport:
     good = {
         "orderid": message_id,
         "time": "101500",
@@ -377,7 +377,7 @@ def _malformed(message_id: str, number: int) -> Report:
     )
     params = {**good, **breakages[number % len(breakages)]}
     query = urlencode({k: v for k, v in params.items() if v is not None})
-    return Report(message_id, "malformed", query)
+    return SentReport(message_id, "malformed", query)
 
 
 @dataclass
@@ -391,7 +391,7 @@ class Attempt:
 
 @dataclass
 class Delivery:
-    report: Report
+    report: SentReport
     attempts: list[Attempt] = field(default_factory=list)
 
     @property
@@ -416,7 +416,7 @@ class Provider:
             self._local.session = requests.Session()
         return self._local.session
 
-    def deliver(self, report: Report) -> Delivery:
+    def deliver(self, report: SentReport) -> Delivery:
         delivery = Delivery(report)
         while time.monotonic() < self.deadline:
             url = self.urls[next(self._turn) % len(self.urls)]
@@ -448,7 +448,7 @@ class Provider:
             time.sleep(self.backoff)
         return delivery
 
-    def deliver_all(self, reports: list[Report], threads: int = 8) -> list[Delivery]:
+    def deliver_all(self, reports: list[SentReport], threads: int = 8) -> list[Delivery]:
         with ThreadPoolExecutor(threads) as pool:
             return list(pool.map(self.deliver, reports))
 
@@ -458,7 +458,7 @@ class _ReadFailed(Exception):
 
 
 def _utc(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+    return format_utc(datetime.fromtimestamp(seconds, tz=timezone.utc))
 
 
 class Marketing:

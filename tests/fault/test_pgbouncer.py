@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 import requests
 
+from smsbounce.contracts.wire import format_utc
 from tests.fault.helpers import STATUS, PgBouncer, buffer_env, unavailable
 from tests.fault.test_set import run_set_test
 from tests.fault.test_unavailable import assert_503_in_time, assert_recovered, env
@@ -43,8 +44,8 @@ def pgbouncer(own_pg):
 
 def read_window(buffer, start: datetime, end: datetime) -> list[str]:
     params = {
-        "startTimeUTC": start.strftime("%Y%m%d%H%M%S"),
-        "endTimeUTC": end.strftime("%Y%m%d%H%M%S"),
+        "startTimeUTC": format_utc(start),
+        "endTimeUTC": format_utc(end),
     }
     response = requests.get(buffer.url + STATUS, params=params, auth=buffer.auth, timeout=30)
     assert response.status_code == 200, response.text

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smsbounce.simulators.marketing.windows import next_window, parse_since, parse_stamp, stamp
+from smsbounce.contracts.wire import format_utc as stamp
+from smsbounce.simulators.marketing.windows import next_window, parse_since, parse_stamp
 
 T = datetime(2026, 3, 14, 15, 54, 23, tzinfo=timezone.utc)
 CET = timezone(timedelta(hours=1))

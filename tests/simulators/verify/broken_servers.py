@@ -17,10 +17,11 @@ import random
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from bottle import Bottle, HTTPResponse, parse_auth, request
 
+from smsbounce.contracts.wire import format_utc, parse_utc
 from smsbounce.plumbing.serving import LocalServer
 
 USER, PASSWORD = "marketing", "broken-but-honest"
@@ -76,7 +77,7 @@ def _error(status: int, message: str) -> HTTPResponse:
 def _utc(text: str | None) -> datetime | None:
     if text is None or len(text) != 14 or not text.isdigit():
         raise ValueError(text)
-    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return parse_utc(text)
 
 
 class ReferenceServer:
@@ -192,7 +193,7 @@ class ReferenceServer:
                 continue
             kind = "Permanent" if error["permanent"] else "Temporary"
             done = datetime.strptime(result["doneAt"], "%Y-%m-%dT%H:%M:%S.%f%z")
-            stamp = done.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+            stamp = format_utc(done)
             number, code = "+" + result["to"], str(error["id"])
             rows.append(
                 self._row(result["messageId"], number, code, error["description"], kind, stamp)
@@ -224,7 +225,7 @@ class ReferenceServer:
             kind = "Temporary"
         else:
             kind = "Temporary" if code == "0xDBF3" else "Permanent"
-        row = self._row(message_id, number, code or "", text, kind, stamp.strftime("%Y%m%d%H%M%S"))
+        row = self._row(message_id, number, code or "", text, kind, format_utc(stamp))
         with self._lock:
             old = self.records.get(message_id)
             if old is None or self._replaces(row["record"], old["record"]):
