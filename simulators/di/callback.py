@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .formats import _join, _query, di_params
+from .formats import di_params, encode_pairs, join_url
 
 
 def report_url(
@@ -31,4 +31,4 @@ def report_url(
     event time in ``zone`` (DI's zone is not published; docs/spec.md §2.3).
     """
     params = di_params(order_id, msisdn, status, event_time, zone)
-    return _join(address, _query(params, raw_plus))
+    return join_url(address, encode_pairs(params, raw_plus))

@@ -1,0 +1,74 @@
+"""Report formats: each provider's delivery-report callback, built from one planned report (pure).
+
+The send API stays Digital Interconnect's; ``--profile NAME`` only changes how reports reach the
+``AckReplyAddress``. One module per provider, mirroring ``smsbounce.buffer.providers``; what they
+share is in ``base``. A ``Format`` answers three questions about a planned report:
+
+- ``item``: the report as the provider writes it (query/form pairs or a JSON object);
+- ``request``: the HTTP request carrying one item — or several, for a provider that batches;
+- ``stored``: what the buffer's profile of the same name will make of it (type, statusCode,
+  statusText, recipient, timestamp) — the ground truth's side of the bargain.
+
+Built from the providers' public documentation and the buffer's declarative profile files; this
+package never imports the buffer (the end-to-end tests prove both agree).
+"""
+
+from __future__ import annotations
+
+from .base import (
+    STATUS_CODE_MAX,
+    STATUS_TEXT_MAX,
+    Format,
+    Item,
+    ReportContext,
+    Request,
+    Stored,
+    buffer_text,
+    encode_pairs,
+    join_url,
+)
+from .di import DigitalInterconnect, di_params
+from .infobip import Infobip
+from .jasmin import JASMIN_ACK, Jasmin
+from .kannel import Kannel
+from .sinch import Sinch
+from .twilio import Twilio, twilio_signature
+from .vonage import Vonage
+
+__all__ = [
+    "FORMATS",
+    "JASMIN_ACK",
+    "STATUS_CODE_MAX",
+    "STATUS_TEXT_MAX",
+    "DigitalInterconnect",
+    "Format",
+    "Item",
+    "ReportContext",
+    "Request",
+    "Stored",
+    "buffer_text",
+    "di_params",
+    "encode_pairs",
+    "join_url",
+    "make_format",
+    "twilio_signature",
+]
+
+FORMATS = ("di", "twilio", "vonage", "infobip", "sinch", "kannel", "jasmin")
+
+
+def make_format(name: str, *, twilio_auth_token: str | None = None) -> Format:
+    """The format called ``name`` (one of ``FORMATS``)."""
+    classes = {
+        "di": DigitalInterconnect,
+        "vonage": Vonage,
+        "infobip": Infobip,
+        "sinch": Sinch,
+        "kannel": Kannel,
+        "jasmin": Jasmin,
+    }
+    if name == "twilio":
+        return Twilio(twilio_auth_token)
+    if name not in classes:
+        raise ValueError(f"unknown profile {name!r}; one of {', '.join(FORMATS)}")
+    return classes[name]()
