@@ -9,6 +9,8 @@ import time
 from datetime import datetime
 from urllib.parse import urlencode
 
+from twilio.request_validator import RequestValidator
+
 from smsbounce import contracts
 from smsbounce.contracts.wire import format_utc, parse_utc
 from smsbounce.simulators.marketing.walk import walk
@@ -71,6 +73,17 @@ def send(session, server, message_id: str, **fields) -> str:
     response = ingest(session, server, report_query(orderID=message_id, **fields))
     assert response.status_code == 200, response.text
     return response.json()["result"]
+
+
+def twilio_signature(auth_token: str, url: str, params) -> str:
+    """X-Twilio-Signature as Twilio's own SDK computes it: the oracle for our signature check
+    and for the simulator's signed callbacks (never our own HMAC code)."""
+    return RequestValidator(auth_token).compute_signature(url, dict(params))
+
+
+def twilio_accepts(auth_token: str, url: str, params, header: str) -> bool:
+    """Whether Twilio's SDK says ``header`` signs ``url`` and ``params``."""
+    return RequestValidator(auth_token).validate(url, dict(params), header)
 
 
 def utc(text: str) -> datetime:
