@@ -14,13 +14,13 @@ from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
 from .settings import Settings, SettingsError
 from .store import Store
 
-_DATABASE_URL = click.option(
+DATABASE_URL_OPTION = click.option(
     "--database-url", help="sqlite:///file.db or postgresql://… (SMSBOUNCE_DATABASE_URL)."
 )
 
 
 @contextmanager
-def _database(store: Store):
+def database_work(store: Store):
     """Run a command's database work: failures become one sentence, the pool is closed."""
     try:
         yield
@@ -32,7 +32,7 @@ def _database(store: Store):
         store.close()
 
 
-def _store(database_url: str | None) -> tuple[Settings, Store]:
+def open_store(database_url: str | None) -> tuple[Settings, Store]:
     try:
         settings = Settings.from_env(os.environ)
         if database_url:
@@ -43,12 +43,12 @@ def _store(database_url: str | None) -> tuple[Settings, Store]:
 
 
 @click.command()
-@_DATABASE_URL
+@DATABASE_URL_OPTION
 def migrate(database_url):
     """Bring the database schema to this release's version (safe to run repeatedly and from
     several places at once)."""
-    _, store = _store(database_url)
-    with _database(store):
+    _, store = open_store(database_url)
+    with database_work(store):
         before = migrations.current(store.database)
         applied = migrations.migrate(store.database)
     for migration in applied:
@@ -66,17 +66,17 @@ def migrate(database_url):
     metavar="DAYS",
     help="Delete bounces received more than DAYS ago (default SMSBOUNCE_RETENTION_DAYS).",
 )
-@_DATABASE_URL
+@DATABASE_URL_OPTION
 def purge(older_than, database_url):
     """Delete old bounces in batches of 1,000 — never one a window can still poll: the age is
     at least SMSBOUNCE_MAX_WINDOW_DAYS plus the settle lag. Safe while the buffer runs."""
-    settings, store = _store(database_url)
+    settings, store = open_store(database_url)
     days = older_than if older_than is not None else settings.retention_days
     if days is None:
         raise click.ClickException(
             "say how old a bounce must be to go: --older-than DAYS or SMSBOUNCE_RETENTION_DAYS"
         )
-    with _database(store):
+    with database_work(store):
         migrations.check(store.database)
         done = retention.purge(store, settings, days)
     before = datetime.fromtimestamp(done.before_us / 1e6, timezone.utc)

@@ -14,6 +14,8 @@ SUBCOMMANDS = {
     "cpi-proxy": "smsbounce.cpi_proxy.__main__:main",
     "di-sim": "smsbounce.simulators.di.__main__:main",
     "providers": "smsbounce.buffer.providers.cli:providers",
+    "quarantine": "smsbounce.buffer.quarantine_cli:quarantine",
+    "replay": "smsbounce.buffer.quarantine_cli:replay",
     "marketing": "smsbounce.simulators.marketing.__main__:main",
     "demo": "smsbounce.simulators.demo:main",
 }

@@ -7,12 +7,12 @@ counted from that record, not wrapped around the work.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from hmac import compare_digest
 
 from bottle import request, response
 
+from . import raw_requests
 from .errors import (
     BadSignature,
     BodyTooLarge,
@@ -23,7 +23,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .logs import REDACTED
-from .providers import Incoming, Profile, Rejected
+from .providers import Incoming, Profile, Quarantined, Rejected
 from .reports import Report, Result
 from .request_params import (
     MAX_BODY_BYTES,
@@ -39,8 +39,8 @@ from .store import Store
 
 @dataclass
 class Taken:
-    """One ingest request: its reports as parsed (``Report`` or ``Rejected``), a ``Result`` per
-    report (None for a rejected one), and either the answer or the error to send."""
+    """One ingest request: its reports as parsed (``Report``, ``Rejected`` or ``Quarantined``), a
+    ``Result`` per report (None for a rejected one), and either the answer or the error to send."""
 
     provider: str
     items: list = field(default_factory=list)
@@ -62,23 +62,25 @@ class Ingest:
         """
         taken = Taken(profile.name)
         try:
-            incoming = read_incoming(self.settings)
+            incoming = read_incoming(self.settings, profile.free_text)
             if self.settings.ingest_tokens or token is not None:
                 _require_token(self.settings.ingest_tokens, token or incoming.token)
             problem = profile.authenticate(incoming)
             if problem:
                 raise BadSignature(problem)
             taken.items = profile.parse(incoming)
-            taken.answer = self._store(profile, taken)
+            taken.answer = self._store(profile, taken, incoming)
         except HttpError as exc:
             taken.error = exc
         return taken
 
-    def _store(self, profile: Profile, taken: Taken):
-        """Store the bounces of one request in one transaction; answer per report.
+    def _store(self, profile: Profile, taken: Taken, incoming: Incoming):
+        """Store the bounces of one request, and its quarantined ones, in one transaction;
+        answer per report. Each keeps the raw request it came in (``raw_requests``).
 
         A single-report request that was rejected is a 400 naming the field; a batch answers 200
-        with a result per report unless none could be taken.
+        with a result per report unless none could be taken. A quarantined bounce is answered
+        as taken, the way its provider expects (docs/spec.md §4).
         """
         parsed = taken.items
         rejected = [item for item in parsed if isinstance(item, Rejected)]
@@ -87,13 +89,23 @@ class Ingest:
             first = rejected[0]
             prefix = "" if not profile.batch else "no report could be taken: "
             raise InvalidParameter(first.parameter, prefix + str(first))
-        bounces = [self._without_tokens(r) for r in parsed if isinstance(r, Report) and r.is_bounce]
-        stored = iter(self.store.save_all([(r, r.raw) for r in bounces], provider=profile.name))
+        bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
+        held = [q for q in parsed if isinstance(q, Quarantined)]
+        stored = iter(
+            self.store.save_all(
+                [(r, self._record(incoming, r.raw)) for r in bounces],
+                provider=profile.name,
+                quarantined=[(q, self._record(incoming, q.raw)) for q in held],
+            )
+        )
         answers = []
         for item in parsed:
             if isinstance(item, Rejected):
                 taken.results.append(None)
                 answers.append({"error": _error(item)})
+            elif isinstance(item, Quarantined):
+                taken.results.append(Result.QUARANTINED)
+                answers.append({"result": Result.QUARANTINED.answer, "messageId": item.message_id})
             else:
                 result = next(stored) if item.is_bounce else Result.ACKNOWLEDGED
                 taken.results.append(result)
@@ -104,30 +116,31 @@ class Ingest:
             return profile.answer.body
         return {"results": answers} if profile.batch else answers[0]
 
-    def _without_tokens(self, report: Report) -> Report:
-        """The report with every configured token cut from what is kept of it, wherever the
-        token came (a path, query or form token never reaches ``raw``; one echoed inside a JSON
-        report, e.g. in callback data, would)."""
-        raw = report.raw
-        if raw is None or not any(token in raw for token in self.settings.ingest_tokens):
-            return report
+    def _record(self, incoming: Incoming, report: str | None) -> str:
+        """The raw record kept with one report (``raw_requests``), every configured token cut
+        from it wherever it came (a path, query or form token never reaches it; one echoed
+        inside a JSON report, e.g. in callback data, would)."""
+        raw = raw_requests.record(incoming, report)
         for token in self.settings.ingest_tokens:
             raw = raw.replace(token, REDACTED)
-        return dataclasses.replace(report, raw=raw)
+        return raw
 
 
-def read_incoming(settings: Settings) -> Incoming:
-    """The request as a profile sees it; bounded like the query (docs/spec.md §5)."""
-    query = parse_query(request.environ.get("QUERY_STRING", ""))
+def read_incoming(settings: Settings, free_text: frozenset[str] = frozenset()) -> Incoming:
+    """The request as a profile sees it; bounded like the query (docs/spec.md §5). Values of
+    ``free_text`` parameters may hold bytes outside UTF-8 (``request_params.parse_pairs``)."""
+    query_string = request.environ.get("QUERY_STRING", "")
+    query = parse_query(query_string, free_text)
     token = query.pop("token", None)  # a capability: never stored or logged
-    form, raw_form, body = {}, (), None
+    form, raw_form, body, raw = {}, (), None, b""
+    kind = ""
     if request.method == "POST":
         raw = _body()
         kind = (request.content_type or "").split(";")[0].strip().lower()
         if kind == "application/json":
             body = parse_json(raw)
         elif kind in ("application/x-www-form-urlencoded", ""):
-            raw_form = tuple(parse_pairs(raw, MAX_FORM_FIELDS, "form body"))
+            raw_form = tuple(parse_pairs(raw, MAX_FORM_FIELDS, "form body", free_text))
             form = to_params(list(raw_form))
             # A token form field is the capability too (the query's wins), and as little
             # stored; raw_form keeps it, as a provider's signature covers every field.
@@ -137,7 +150,6 @@ def read_incoming(settings: Settings) -> Incoming:
             raise UnsupportedMediaType(f"unsupported content type {kind!r}; send form or JSON")
     url = request.url
     if settings.public_url:
-        query_string = request.environ.get("QUERY_STRING", "")
         url = settings.public_url + request.path + ("?" + query_string if query_string else "")
     return Incoming(
         method=request.method,
@@ -148,6 +160,9 @@ def read_incoming(settings: Settings) -> Incoming:
         json=body,
         headers={name.lower(): value for name, value in request.headers.items()},
         raw_form=raw_form,
+        raw_query=raw_requests.without_token(query_string),
+        raw_body=raw,
+        content_type=kind,
     )
 
 

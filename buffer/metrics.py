@@ -66,6 +66,13 @@ class Metrics:
             ["provider", "reason"],
             registry=registry,
         )
+        self.quarantined = Counter(
+            "smsbounce_reports_quarantined",
+            "Bounces kept in the quarantine: a field the mapping could not read (no recipient, "
+            "say). Answered as taken, not served until `smsbounce replay` maps them.",
+            ["provider", "type"],
+            registry=registry,
+        )
         self.served = Counter(
             "smsbounce_bounces_served",
             "Bounces returned to Marketing by /api/v1/notifications/get.",
@@ -141,6 +148,9 @@ class Metrics:
             elif result is Result.STORED:
                 self.stored.labels(provider, item.outcome.value).inc()
                 self.on_outcome(f"stored:{item.outcome.value}")
+            elif result is Result.QUARANTINED:
+                self.quarantined.labels(provider, item.outcome.value).inc()
+                self.on_outcome(f"quarantined:{item.outcome.value}")
             else:
                 reason = (
                     result.value

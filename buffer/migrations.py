@@ -53,9 +53,14 @@ def _outcome_counts(database: Database, migrator: SchemaMigrator) -> None:
     database.create_tables([models.bind(database, models.OutcomeCount)], safe=True)
 
 
+def _quarantine(database: Database, migrator: SchemaMigrator) -> None:
+    database.create_tables([models.bind(database, models.QuarantinedReport)], safe=True)
+
+
 MIGRATIONS = (
     Migration(1, "notifications table and its (ingestedAt, messageId) index", _notifications),
     Migration(2, "outcome_counts: reports per outcome and minute (status page)", _outcome_counts),
+    Migration(3, "quarantine: bounces with a field the mapping could not read", _quarantine),
 )
 LATEST = MIGRATIONS[-1].version
 

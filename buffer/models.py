@@ -3,7 +3,15 @@ and ``bind(database)`` makes a copy per store, so two stores in one process neve
 
 from __future__ import annotations
 
-from peewee import BigIntegerField, CharField, CompositeKey, Database, Model, TextField
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    CharField,
+    CompositeKey,
+    Database,
+    Model,
+    TextField,
+)
 
 from smsbounce.contracts.wire import (
     MESSAGE_ID_MAX,
@@ -14,6 +22,7 @@ from smsbounce.contracts.wire import (
 
 TABLE = "notifications"
 COUNTS_TABLE = "outcome_counts"
+QUARANTINE_TABLE = "quarantine"
 
 
 class Notification(Model):
@@ -44,6 +53,24 @@ class OutcomeCount(Model):
     class Meta:
         table_name = COUNTS_TABLE
         primary_key = CompositeKey("minute", "outcome")
+
+
+class QuarantinedReport(Model):
+    """A bounce with a field the mapping could not read, kept with its raw request until
+    ``smsbounce replay`` maps it (docs/spec.md §4); never served from here."""
+
+    id = AutoField()
+    provider = CharField(max_length=20)
+    message_id = CharField(max_length=64, column_name="messageId")
+    type = CharField(max_length=20)  # Temporary / Permanent, as classified on arrival
+    parameter = CharField(max_length=100)  # the field that could not be read
+    reason = CharField(max_length=250)
+    received_at = BigIntegerField(column_name="receivedAt")  # UTC microseconds
+    raw_request = TextField(column_name="rawRequest")
+
+    class Meta:
+        table_name = QUARANTINE_TABLE
+        indexes = ((("received_at",), False),)
 
 
 def bind(database: Database, model: type[Model] = Notification) -> type[Model]:

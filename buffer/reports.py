@@ -56,6 +56,9 @@ class Result(str, Enum):
     DUPLICATE = "duplicate"
     STALE = "stale"
     ACKNOWLEDGED = "acknowledged"  # a success or progress report: never stored
+    # A bounce with a field the mapping could not read: kept with its request, not served
+    # until ``smsbounce replay`` maps it (docs/spec.md §4).
+    QUARANTINED = "quarantined"
 
     @property
     def answer(self) -> str:
@@ -117,6 +120,8 @@ class Report:
     timestamp: str  # event time, UTC, YYYYMMDDhhmmss
     # The report as received (JSON), kept with the record for audits; never served.
     raw: str | None = field(default=None, compare=False)
+    # True when the report carried no event time and ``timestamp`` is its arrival.
+    arrival_time: bool = field(default=False, compare=False)
 
     @property
     def is_bounce(self) -> bool:

@@ -27,32 +27,55 @@ MAX_PAGE = 9_999_999
 SOURCE_SYSTEM_MAX = 100
 
 
-def parse_query(raw: str) -> dict[str, str]:
+def parse_query(raw: str, free_text: frozenset[str] = frozenset()) -> dict[str, str]:
     """Decode a WSGI ``QUERY_STRING`` into ``{lower-cased name: value}``.
 
     Names are matched case-insensitively (DI sends ``orderid``, the article says ``orderID``), so
     a name given twice in any spelling is ambiguous and rejected. ``raw`` is the WSGI string,
-    i.e. the request's bytes decoded as latin-1.
+    i.e. the request's bytes decoded as latin-1. ``free_text``: see ``parse_pairs``.
     """
     if len(raw) > MAX_QUERY_LENGTH:
         raise QueryTooLong(f"the query string is longer than {MAX_QUERY_LENGTH} characters")
-    return to_params(parse_pairs(raw.encode("latin-1"), MAX_PARAMETERS, "query string"))
+    pairs = parse_pairs(raw.encode("latin-1"), MAX_PARAMETERS, "query string", free_text)
+    return to_params(pairs)
 
 
-def parse_pairs(raw: bytes, max_fields: int, what: str) -> list[tuple[str, str]]:
-    """URL-encoded bytes → (name, value) pairs as sent; strict UTF-8, bounded count."""
+def parse_pairs(
+    raw: bytes, max_fields: int, what: str, free_text: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """URL-encoded bytes → (name, value) pairs as sent; UTF-8, bounded count.
+
+    A value that is not UTF-8 is a 400 naming its parameter — except in ``free_text``
+    (lower-case names): a gateway's free text echoes the SMS in whatever charset the link
+    uses (Kannel's ``%A``), so there an undecodable byte becomes U+FFFD instead of costing the
+    bounce (docs/spec.md §4, §5).
+    """
     try:
-        return parse_qsl(
-            raw.decode("utf-8"),
+        pairs = parse_qsl(
+            raw.decode("utf-8", "surrogateescape"),
             keep_blank_values=True,
             encoding="utf-8",
-            errors="strict",
+            errors="surrogateescape",
             max_num_fields=max_fields,
         )
-    except UnicodeError:
-        raise InvalidParameter("", f"the {what} is not valid UTF-8") from None
     except ValueError:
         raise InvalidParameter("", f"more than {max_fields} parameters in the {what}") from None
+    return [_decoded(name, value, what, free_text) for name, value in pairs]
+
+
+def _decoded(name: str, value: str, what: str, free_text: frozenset[str]) -> tuple[str, str]:
+    if not _undecodable(name + value):
+        return name, value
+    if _undecodable(name):
+        raise InvalidParameter("", f"a parameter name in the {what} is not valid UTF-8")
+    if name.lower() in free_text:
+        return name, value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    raise InvalidParameter(name, f"{name} is not valid UTF-8")
+
+
+def _undecodable(text: str) -> bool:
+    """Whether ``surrogateescape`` had to keep bytes that are not UTF-8."""
+    return any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def parse_json(raw: bytes) -> Any:

@@ -39,7 +39,8 @@ def pollable_days(settings) -> float:
 
 
 def purge(store, settings, older_than_days: float, *, now_us: int | None = None, batch=BATCH):
-    """Delete bounces older than ``older_than_days`` (raised to the pollable reach)."""
+    """Delete bounces, and quarantined reports, older than ``older_than_days`` (raised to the
+    pollable reach)."""
     # Ages are measured on the clock that stamped the ingest times (docs/spec.md §4, one clock).
     now_us = store.now_us() if now_us is None else now_us
     kept_days = max(older_than_days, pollable_days(settings))
@@ -51,6 +52,8 @@ def purge(store, settings, older_than_days: float, *, now_us: int | None = None,
         if n < batch:
             break
     store.purge_counts(now_us // 60_000_000 - COUNTS_KEPT_MINUTES)
+    # Held bounces go at the same age: the raw requests they keep hold phone numbers too.
+    store.quarantine.purge(before_us)
     return Purge(deleted=deleted, batches=batches, kept_days=kept_days, before_us=before_us)
 
 

@@ -17,10 +17,13 @@ from .db import DatabaseUnavailable, is_sqlite
 from .logs import mask_number, mask_numbers
 
 LATEST_COUNT = 20
+QUARANTINE_SHOWN = 10
 # Rows of the outcome table, in this order; outcomes seen that are not listed come after.
 OUTCOMES = (
     ("stored:Permanent", "Stored — hard bounce (Permanent)"),
     ("stored:Temporary", "Stored — soft bounce (Temporary)"),
+    ("quarantined:Permanent", "Quarantined — hard bounce with an unreadable field"),
+    ("quarantined:Temporary", "Quarantined — soft bounce with an unreadable field"),
     ("ignored:success", "Acknowledged — delivered"),
     ("ignored:intermediate", "Acknowledged — in progress"),
     ("ignored:duplicate", "Ignored — duplicate"),
@@ -50,6 +53,8 @@ class StatusView:
     rate_hour: float = 0.0  # reports per minute
     rate_5min: float = 0.0
     bounces: list[dict] = field(default_factory=list)
+    quarantine_count: int = 0
+    quarantined: list[dict] = field(default_factory=list)
 
 
 def build(store, outcome_counts, *, clock=time.time) -> StatusView:
@@ -68,6 +73,8 @@ def build(store, outcome_counts, *, clock=time.time) -> StatusView:
         hour = store.outcome_counts(minute - 60 + 1)
         recent = store.outcome_counts(minute - 5 + 1)
         rows = store.latest(LATEST_COUNT)
+        held = store.quarantine.entries(limit=QUARANTINE_SHOWN)
+        view.quarantine_count = store.quarantine.count()
         version = migrations.current(store.database)
     except DatabaseUnavailable as exc:
         view.database_detail = f"unavailable: {exc}"
@@ -81,9 +88,7 @@ def build(store, outcome_counts, *, clock=time.time) -> StatusView:
     view.rate_5min = sum(recent.values()) / 5
     view.bounces = [
         {
-            "received": datetime.fromtimestamp(row.ingested_at / 1e6, timezone.utc).strftime(
-                "%Y-%m-%d %H:%M:%S"
-            ),
+            "received": _utc(row.ingested_at),
             "messageId": row.message_id,
             "recipient": mask_number(row.recipient),
             "type": row.type or "",
@@ -92,7 +97,21 @@ def build(store, outcome_counts, *, clock=time.time) -> StatusView:
         }
         for row in rows
     ]
+    view.quarantined = [
+        {
+            "received": _utc(row.received_at),
+            "provider": row.provider,
+            "messageId": row.message_id,
+            "type": row.type,
+            "reason": mask_numbers(row.reason),
+        }
+        for row in held
+    ]
     return view
+
+
+def _utc(micros: int) -> str:
+    return datetime.fromtimestamp(micros / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def render(view: StatusView) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from peewee import EXCLUDED, SQL, Case, Database, Tuple, fn
 
 from . import db, migrations, models
+from .quarantine import Quarantine
 from .reports import Outcome, Report, Result, to_status_item
 
 MARKED_WINDOWS = 64  # settled windows whose page starts a process remembers
@@ -62,6 +63,7 @@ class Store:
         self.database_clock = clock is None and not db.is_sqlite(database)
         self._model = models.bind(database)
         self._counts = models.bind(database, models.OutcomeCount)
+        self.quarantine = Quarantine(database, self._stamp)
         self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
         # Where each page of a settled window starts, so a deep page seeks to its first row
         # instead of skipping page × size rows (Marketing reads every page, in order).
@@ -127,8 +129,15 @@ class Store:
         """Store one bounce; see ``save_all``."""
         return self.save_all([(report, raw)], provider=provider)[0]
 
-    def save_all(self, reports: list[tuple[Report, str | None]], *, provider: str) -> list[Result]:
+    def save_all(
+        self,
+        reports: list[tuple[Report, str | None]],
+        *,
+        provider: str,
+        quarantined: list[tuple] = (),
+    ) -> list[Result]:
         """Store bounces in one transaction; STORED, DUPLICATE or STALE for each, in order.
+        ``quarantined`` (entry, raw record) pairs go into the quarantine in the same one.
 
         A bounce replaces the stored one for its message only if it is more significant:
         Temporary < Permanent, ties by event time; an exact duplicate changes nothing. The
@@ -136,7 +145,7 @@ class Store:
         statement, so concurrent workers cannot interleave; all are committed before this
         returns, or none is.
         """
-        if not reports:
+        if not reports and not quarantined:
             return []  # nothing to store: no connection, so acknowledgements need no database
         model = self._model
         results = []
@@ -145,12 +154,47 @@ class Store:
                 if not report.is_bounce:
                     raise ValueError("only bounces are stored")
                 results.append(self._upsert(model, report, provider, raw))
+            self.quarantine.insert(quarantined, provider)
         return results
 
+    def replace(self, report: Report, *, provider: str, raw: str | None) -> None:
+        """Store ``report`` as its message's bounce whatever was stored, with a fresh ingest
+        time so the next poll serves it: ``smsbounce replay`` after a mapping was corrected."""
+        if not report.is_bounce:
+            raise ValueError("only bounces are stored")
+        model = self._model
+        row = {
+            model.recipient: report.recipient,
+            model.status_code: report.status_code,
+            model.status_text: report.status_text,
+            model.type: report.outcome.value,
+            model.timestamp: report.timestamp,
+            model.provider: provider,
+            model.raw_report: raw,
+        }
+        with db.session(self.database, write=True):
+            row[model.ingested_at] = self._stamp()
+            model.insert({model.message_id: report.message_id, **row}).on_conflict(
+                conflict_target=[model.message_id], update=row
+            ).execute()
+
+    def stored(self, *, provider: str | None = None, since_us: int = 0) -> list:
+        """Stored bounces ingested at or after ``since_us`` (oldest first), for replay."""
+        model = self._model
+        query = model.select().where(model.ingested_at >= since_us)
+        if provider:
+            query = query.where(model.provider == provider)
+        with db.session(self.database):
+            return list(query.order_by(model.ingested_at, model.message_id))
+
+    def _stamp(self):
+        """An ingest time to write: the database's clock as SQL on PostgreSQL (taken by the
+        server while the statement runs), else this clock's value, read inside the transaction
+        (on SQLite after the write lock is held)."""
+        return SQL(db.NOW_US_SQL) if self.database_clock else self._clock()
+
     def _upsert(self, model, report: Report, provider: str, raw: str | None) -> Result:
-        # Taken inside the transaction: on SQLite after the write lock is held; on PostgreSQL
-        # by the server, while the upsert runs.
-        stamp = SQL(db.NOW_US_SQL) if self.database_clock else self._clock()
+        stamp = self._stamp()
         row = {
             model.message_id: report.message_id,
             model.recipient: report.recipient,
@@ -311,11 +355,13 @@ class Store:
             return model.delete().where(model.minute < before_minute).execute()
 
     def clear(self) -> int:
-        """Delete every bounce (and the outcome counts); return how many bounces there were."""
+        """Delete every bounce (and the outcome counts and the quarantine); return how many
+        bounces there were."""
         with self._marks_lock:
             self._marks.clear()
         with db.session(self.database, write=True):
             self._counts.delete().execute()
+            self.quarantine.clear()
             return self._model.delete().execute()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from importlib.resources import files
 
-from .base import Answer, Incoming, Profile, Rejected
+from .base import Answer, Incoming, Profile, Quarantined, Rejected
 from .di import DigitalInterconnect
 from .generic import GenericProfile, ProfileError
 from .twilio import Twilio
@@ -21,6 +21,7 @@ __all__ = [
     "Incoming",
     "Profile",
     "ProfileError",
+    "Quarantined",
     "Rejected",
     "load_profiles",
 ]

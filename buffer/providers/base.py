@@ -1,7 +1,8 @@
 """What every provider profile shares: the request it is shown, and what it hands back.
 
-A profile turns one HTTP request into zero or more ``Report``s (mapping.py) — or, per report,
-the reason it was rejected — and says how its provider expects to be answered.
+A profile turns one HTTP request into zero or more ``Report``s (reports.py) — or, per report,
+the reason it was rejected, or a ``Quarantined`` bounce whose fields it could not all read — and
+says how its provider expects to be answered.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class Incoming:
     # Form fields with their names as sent (Twilio signs them case-sensitively).
     raw_form: tuple[tuple[str, str], ...] = ()
     token: str | None = None  # the ingest capability, kept apart so it is never stored
+    # The query string and body exactly as received (the token taken out), for the raw record
+    # that ``smsbounce replay`` maps again (``raw_requests``).
+    raw_query: str = ""
+    raw_body: bytes = b""
+    content_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,30 @@ class Rejected(InvalidParameter):
     """One report of a request could not be taken; ``parameter`` names the field."""
 
 
+class Unreadable(Rejected):
+    """A field in a shape the mapping cannot read, though a provider may well send it so (no
+    recipient, a channel address, a time in another format): of a bounce, it is quarantined,
+    not refused (docs/spec.md §4). A value no provider sends — digits outside ASCII, a time no
+    report can have — stays a plain ``Rejected``."""
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A bounce — a message id and a failure state — with a field the mapping could not read
+    (``parameter``, and why). Kept with its raw request, answered as taken, never served as it
+    is: Marketing's item needs every field (docs/spec.md §4, §7)."""
+
+    message_id: str
+    outcome: Outcome
+    parameter: str
+    reason: str
+    raw: str | None = None
+
+    @property
+    def is_bounce(self) -> bool:
+        return True
+
+
 class Profile:
     """One provider's callback format. Subclasses implement ``parse``."""
 
@@ -59,8 +89,11 @@ class Profile:
     methods: tuple[str, ...] = ("GET",)
     batch: bool = False  # several reports per request: answered per report
     answer: Answer = Answer()
+    # Lower-case names of parameters that carry a gateway's free text (Kannel's %A echoes the
+    # SMS in the link's charset): bytes outside UTF-8 there are decoded leniently, not refused.
+    free_text: frozenset[str] = frozenset()
 
-    def parse(self, incoming: Incoming) -> list[Report | Rejected]:
+    def parse(self, incoming: Incoming) -> list[Report | Rejected | Quarantined]:
         raise NotImplementedError
 
     def authenticate(self, incoming: Incoming) -> str | None:
@@ -82,27 +115,54 @@ def make_report(
     outcome: Outcome,
     names: Mapping[str, str],
     raw: str | None = None,
+    arrival_time: bool = False,
 ) -> Report:
     """Build a Report from normalised values, enforcing the record's limits (docs/spec.md §2.2, §3).
 
     ``names`` maps ``messageId``/``recipient`` to the provider's own parameter names, so an error
     names what the provider actually sent.
     """
+    message_id = checked_message_id(message_id, names["messageId"])
+    recipient = checked_recipient(recipient, names["recipient"])
+    return Report(
+        message_id,
+        recipient,
+        clean_text(code)[:STATUS_CODE_MAX],
+        reason_text(text, code),
+        outcome,
+        format_utc(event_time),
+        raw,
+        arrival_time,
+    )
+
+
+def reason_text(text: str, code: str) -> str:
+    """Marketing's statusText: free text cleaned (``clean_text``), cut to the record's limit;
+    the code when there is no text at all."""
+    return clean_text(text)[:STATUS_TEXT_MAX] or clean_text(code)[:STATUS_CODE_MAX]
+
+
+def checked_message_id(message_id: str | None, name: str) -> str:
+    """The message id, stripped; Rejected naming ``name`` unless it can be the record's key."""
     message_id = (message_id or "").strip()
     if not message_id:
-        raise Rejected(names["messageId"], f"{names['messageId']} is required")
+        raise Rejected(name, f"{name} is required")
     if len(message_id) > MESSAGE_ID_MAX or not message_id.isprintable() or " " in message_id:
         raise Rejected(
-            names["messageId"],
-            f"{names['messageId']} must be 1 to {MESSAGE_ID_MAX} printable characters "
-            "without spaces",
+            name, f"{name} must be 1 to {MESSAGE_ID_MAX} printable characters without spaces"
         )
+    return message_id
+
+
+def checked_recipient(recipient: str | None, name: str) -> str:
     recipient = (recipient or "").strip()
+    if not recipient:
+        raise Unreadable(name, f"{name} is missing: the report carries no recipient")
     digits = recipient.removeprefix("+")
+    problem = f"{name} must be a phone number: an optional + and digits"
     # ASCII digits only: str.isdigit() also takes ٤ and ², which no network dials.
+    if digits.isdigit() and not digits.isascii():
+        raise Rejected(name, problem)
     if not (digits.isascii() and digits.isdigit()) or len(recipient) > RECIPIENT_MAX:
-        name = names["recipient"]
-        raise Rejected(name, f"{name} must be a phone number: an optional + and digits")
-    code = clean_text(code)[:STATUS_CODE_MAX]
-    text = clean_text(text)[:STATUS_TEXT_MAX] or code
-    return Report(message_id, recipient, code, text, outcome, format_utc(event_time), raw)
+        raise Unreadable(name, problem)  # a sender id, a channel address (whatsapp:+1…), …
+    return recipient

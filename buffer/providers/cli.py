@@ -11,7 +11,7 @@ import click
 from ..reports import InvalidParameter, Report, to_status_item
 from ..request_params import parse_pairs, parse_query, to_params
 from ..settings import Settings, SettingsError
-from . import GenericProfile, Incoming, ProfileError, Rejected, load_profiles
+from . import GenericProfile, Incoming, ProfileError, Quarantined, Rejected, load_profiles
 
 
 def _profiles(extra_files: tuple[str, ...]):
@@ -44,7 +44,7 @@ def list_profiles(files, as_json):
         click.echo(f"{profile['name']}: {profile['description']}")
         methods = ", ".join(profile["methods"])
         click.echo(f"  endpoint: {methods} /api/v1/providers/{profile['name']}/report")
-        for group in ("states", "codes"):
+        for group in ("states", "details", "codes"):
             for kind, values in profile.get(group, {}).items():
                 if values:
                     click.echo(f"  {group[:-1]} {kind}: {', '.join(values)}")
@@ -72,7 +72,7 @@ def try_sample(name, sample, files):
     if name not in profiles:
         raise click.ClickException(f"no profile {name!r}; known: {', '.join(sorted(profiles))}")
     try:
-        incoming = _sample(sample.strip())
+        incoming = _sample(sample.strip(), profiles[name].free_text)
         parsed = profiles[name].parse(incoming)
     except (InvalidParameter, Rejected) as exc:
         raise click.ClickException(f"rejected: {exc}") from None
@@ -80,7 +80,7 @@ def try_sample(name, sample, files):
         click.echo(_verdict(item))
 
 
-def _sample(sample: str) -> Incoming:
+def _sample(sample: str, free_text: frozenset[str]) -> Incoming:
     if sample[:1] in "{[":
         try:
             body = json.loads(sample)
@@ -88,15 +88,24 @@ def _sample(sample: str) -> Incoming:
             raise InvalidParameter("", f"the sample is not valid JSON: {exc}") from None
         return Incoming(method="POST", url="", json=body)
     query = sample.split("?", 1)[1] if "?" in sample else sample
-    pairs = tuple(parse_pairs(query.encode(), 64, "sample"))
+    pairs = tuple(parse_pairs(query.encode(), 64, "sample", free_text))
     return Incoming(
-        method="GET", url="", query=parse_query(query), form=to_params(list(pairs)), raw_form=pairs
+        method="GET",
+        url="",
+        query=parse_query(query, free_text),
+        form=to_params(list(pairs)),
+        raw_form=pairs,
     )
 
 
-def _verdict(item: Report | Rejected) -> str:
+def _verdict(item: Report | Rejected | Quarantined) -> str:
     if isinstance(item, Rejected):
         return f"rejected (400): {item}"
+    if isinstance(item, Quarantined):
+        return (
+            f"quarantined, answered as taken, not served ({item.outcome.value}, "
+            f"messageId {item.message_id}): {item.reason}"
+        )
     record = to_status_item(item)
     if not item.is_bounce:
         return f"acknowledged, not served ({item.outcome.value}): {json.dumps(record)}"

@@ -6,8 +6,6 @@ its code table is the declarative part (``SMSBOUNCE_STATUS_TYPES``, default ``di
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from zoneinfo import ZoneInfo
 
 from ..reports import InvalidParameter, Report, StatusTable, map_di_report
@@ -24,8 +22,7 @@ class DigitalInterconnect(Profile):
 
     def parse(self, incoming: Incoming) -> list[Report | Rejected]:
         try:
-            report = map_di_report(incoming.query, self.table, self.timezone)
-            return [dataclasses.replace(report, raw=json.dumps(dict(incoming.query)))]
+            return [map_di_report(incoming.query, self.table, self.timezone)]
         except InvalidParameter as exc:
             return [Rejected(exc.parameter, str(exc))]
 

@@ -1,13 +1,18 @@
 """The ``generic`` profile: a provider described entirely by a declarative JSON file.
 
 The file (schema ``contracts/schemas/provider-profile.schema.json``) says where the message id,
-recipient, time, state, code and text are found, which states and codes mean delivered,
-intermediate, soft or hard bounce, and how the provider wants to be answered. Most built-in
-profiles are nothing but such a file (``profiles/*.json``).
+recipient, time, state, detail, code and text are found, which states, details and codes mean
+delivered, intermediate, soft or hard bounce, what to say when a bounce carries no text, and how
+the provider wants to be answered. Most built-in profiles are nothing but such a file
+(``profiles/*.json``).
+
+A bounce whose recipient or time cannot be read is not refused: it comes back ``Quarantined``
+(docs/spec.md §4). 400 stays for what cannot be a report at all: no message id, no state.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -21,14 +26,25 @@ from zoneinfo import ZoneInfo
 from smsbounce import contracts
 
 from ..errors import InvalidParameter
-from ..reports import Outcome, Report, in_utc
-from .base import Answer, Incoming, Profile, Rejected, make_report
+from ..reports import Outcome, Report, format_utc, in_utc
+from .base import (
+    Answer,
+    Incoming,
+    Profile,
+    Quarantined,
+    Rejected,
+    Unreadable,
+    checked_message_id,
+    make_report,
+    reason_text,
+)
 
 log = logging.getLogger("smsbounce.buffer")
 
 BOUNCES = ("temporary", "permanent")
 # Reports one batch request may carry when the profile does not say (provider-profile schema).
 DEFAULT_MAX_REPORTS = 100
+WILDCARD = "*"  # a listed value ending in * matches every value that starts with the rest
 
 
 class ProfileError(ValueError):
@@ -38,14 +54,15 @@ class ProfileError(ValueError):
 @dataclass(frozen=True)
 class _Field:
     paths: tuple[str, ...]
-    pattern: re.Pattern | None = None
+    patterns: tuple[re.Pattern, ...] = ()
 
     @property
     def name(self) -> str:
         return self.paths[0]
 
     def read(self, report: Any, query: Mapping[str, str]) -> str | None:
-        """The first path present in the report (JSON object or form), else in the URL query."""
+        """The first path present in the report (JSON object or form), else in the URL query;
+        with patterns, the first pattern that matches (its one group, or the whole match)."""
         for path in self.paths:
             value = _lookup(report, path)
             if value is None:
@@ -53,11 +70,12 @@ class _Field:
             if value is None:
                 continue
             text = _as_text(value)
-            if self.pattern is None:
+            if not self.patterns:
                 return text
-            match = self.pattern.search(text)
-            if match:
-                return match.group(1) if match.groups() else match.group(0)
+            for pattern in self.patterns:
+                match = pattern.search(text)
+                if match:
+                    return match.group(1) if match.groups() else match.group(0)
         return None
 
 
@@ -77,6 +95,23 @@ def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Values of one group, compared case-insensitively; ``ESME_*`` matches by prefix."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    def __contains__(self, value: str) -> bool:
+        return value in self.exact or any(value.startswith(p) for p in self.prefixes)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.prefixes)
+
+    def listed(self) -> list[str]:
+        return sorted(self.exact) + [p + WILDCARD for p in self.prefixes]
 
 
 class GenericProfile(Profile):
@@ -99,9 +134,16 @@ class GenericProfile(Profile):
         self.time_format = time.get("format", "iso8601")
         self.timezone = ZoneInfo(time.get("timezone", "UTC"))
         self.states = self._groups("states", ("delivered", "intermediate") + BOUNCES)
+        self.details = self._groups("details", BOUNCES)
         self.codes = self._groups("codes", ("success", "intermediate") + BOUNCES)
+        self.reasons = {k.lower(): v for k, v in document.get("reasons", {}).items()}
         self.default = Outcome(document.get("default", "Permanent"))
         self.without_plus = document.get("internationalWithoutPlus", False)
+        # The text field's parameters are a gateway's free text (e.g. Kannel's %A).
+        text = self.fields.get("text")
+        self.free_text = (
+            frozenset(p.lower() for p in text.paths if "." not in p) if text else (frozenset())
+        )
         answer = document.get("answer")
         if answer:
             self.answer = Answer(answer.get("status", 200), answer["contentType"], answer["body"])
@@ -121,10 +163,12 @@ class GenericProfile(Profile):
             return _Field((spec,))
         paths = spec["from"]
         paths = (paths,) if isinstance(paths, str) else tuple(paths)
-        pattern = None
-        if "pattern" in spec:
+        sources = spec.get("pattern", ())
+        sources = (sources,) if isinstance(sources, str) else tuple(sources)
+        patterns = []
+        for source in sources:
             try:
-                pattern = re.compile(spec["pattern"])
+                pattern = re.compile(source)
             except re.error as exc:
                 raise ProfileError(
                     f"{self.source}: fields.{key}.pattern is not a valid regular expression: {exc}"
@@ -133,34 +177,41 @@ class GenericProfile(Profile):
                 raise ProfileError(
                     f"{self.source}: fields.{key}.pattern may have at most one group (the value)"
                 )
-        return _Field(paths, pattern)
+            patterns.append(pattern)
+        return _Field(paths, tuple(patterns))
 
-    def _groups(self, key: str, names: tuple[str, ...]) -> dict[str, frozenset[str]]:
-        groups = {
-            name: frozenset(v.lower() for v in self.document.get(key, {}).get(name, ()))
-            for name in names
+    def _groups(self, key: str, names: tuple[str, ...]) -> dict[str, _Group]:
+        values = {
+            name: {v.lower() for v in self.document.get(key, {}).get(name, ())} for name in names
         }
         seen: dict[str, str] = {}
-        for name, values in groups.items():
-            for value in sorted(values):
+        for name, group in values.items():
+            for value in sorted(group):
                 if value in seen:
                     raise ProfileError(
                         f"{self.source}: {key}: {value!r} is listed under both "
                         f"{seen[value]} and {name}"
                     )
                 seen[value] = name
-        return groups
+        return {
+            name: _Group(
+                frozenset(v for v in group if not v.endswith(WILDCARD)),
+                tuple(sorted(v[:-1] for v in group if v.endswith(WILDCARD))),
+            )
+            for name, group in values.items()
+        }
 
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
             "fields": dict(self.document["fields"]),
-            "states": {k: sorted(v) for k, v in self.states.items() if v},
-            "codes": {k: sorted(v) for k, v in self.codes.items() if v},
+            "states": {k: v.listed() for k, v in self.states.items() if v},
+            "details": {k: v.listed() for k, v in self.details.items() if v},
+            "codes": {k: v.listed() for k, v in self.codes.items() if v},
             "default": self.default.value,
         }
 
-    def parse(self, incoming: Incoming) -> list[Report | Rejected]:
+    def parse(self, incoming: Incoming) -> list[Report | Rejected | Quarantined]:
         """The request's reports, each mapped or rejected on its own. Raises Rejected for the
         request as a whole: no list where the profile says, or more reports than it allows."""
         if self.batch:
@@ -178,13 +229,15 @@ class GenericProfile(Profile):
                     f"{where} holds {len(reports)} reports; {self.name} sends at most "
                     f"{self.max_reports} per request",
                 )
-            return [self._one(r, incoming.query) for r in reports]
+            # Each report of a batch keeps its own JSON as its raw record (ingest adds the rest).
+            return [self._one(r, incoming.query, json.dumps(r)) for r in reports]
         report = incoming.json if isinstance(incoming.json, Mapping) else {**incoming.form}
-        return [self._one(report, incoming.query)]
+        return [self._one(report, incoming.query, None)]
 
-    def _one(self, report: Any, query: Mapping[str, str]) -> Report | Rejected:
+    def _one(self, report: Any, query: Mapping[str, str], raw: str | None):
         try:
-            return self._map(report, query)
+            item = self._map(report, query)
+            return item if raw is None else dataclasses.replace(item, raw=raw)
         except InvalidParameter as exc:
             return exc if isinstance(exc, Rejected) else Rejected(exc.parameter, str(exc))
         except Exception:
@@ -198,72 +251,113 @@ class GenericProfile(Profile):
         value = spec.read(report, query) if spec else None
         return value.strip() if value is not None else None
 
-    def _map(self, report: Any, query: Mapping[str, str]) -> Report:
+    def _name(self, key: str) -> str:
+        return self.fields[key].name if key in self.fields else key
+
+    def _map(self, report: Any, query: Mapping[str, str]):
         if not isinstance(report, Mapping):
             raise Rejected("", "a report must be a JSON object")
+        message_id = checked_message_id(
+            self._read("messageId", report, query), self._name("messageId")
+        )
         state = self._read("status", report, query)
         if "status" in self.fields and not state:
-            name = self.fields["status"].name
+            name = self._name("status")
             raise Rejected(name, f"{name} is required")
         code = self._read("code", report, query) or ""
-        outcome = self.classify(state, code, self._read("permanent", report, query))
-        text = self._read("text", report, query)
-        if not text:
-            text = " ".join(part for part in (state, code and f"(code {code})") if part)
+        detail = self._read("detail", report, query) or ""
+        outcome = self.classify(state, code, self._read("permanent", report, query), detail)
+        text = self._read("text", report, query) or self.reason(detail, code, state)
+        try:
+            event_time = self._event_time(report, query)
+            return make_report(
+                message_id=message_id,
+                recipient=self._recipient(report, query),
+                event_time=event_time or datetime.now(timezone.utc),
+                arrival_time=event_time is None,
+                code=code,
+                text=text,
+                outcome=outcome,
+                names={k: self._name(k) for k in ("messageId", "recipient")},
+            )
+        except Unreadable as gap:
+            if outcome.is_bounce:
+                # A bounce the provider sent in good faith: keep it, visibly (docs/spec.md §4).
+                return Quarantined(message_id, outcome, gap.parameter, str(gap))
+            # Never served anyway: acknowledged whatever else it lacks, so the provider does not
+            # retry a success or progress report it can only send again the same way.
+            now = format_utc(datetime.now(timezone.utc))
+            return Report(message_id, "", code[:10], reason_text(text, code), outcome, now)
+
+    def _recipient(self, report: Any, query: Mapping[str, str]) -> str | None:
         recipient = self.fields["recipient"].read(report, query)
         if recipient is not None and (
             recipient[:1].isspace()  # a + lost to URL decoding
             or (self.without_plus and recipient.strip().isdigit())
         ):
             recipient = "+" + recipient.strip()
-        return make_report(
-            message_id=self._read("messageId", report, query),
-            recipient=recipient,
-            event_time=self._event_time(report, query),
-            code=code,
-            text=text,
-            outcome=outcome,
-            names={k: self.fields[k].name for k in ("messageId", "recipient")},
-            raw=json.dumps(report, default=str),
-        )
+        return recipient
 
-    def classify(self, state: str | None, code: str, permanent_flag: str | None) -> Outcome:
+    def reason(self, detail: str, code: str, state: str | None) -> str:
+        """The bounce reason when the report has no text: the profile's readable words for its
+        detail, code or state (in that order), else ``<state> (code <code>)``."""
+        for value in (detail, code, state or ""):
+            if value and value.lower() in self.reasons:
+                return self.reasons[value.lower()]
+        return " ".join(part for part in (state, code and f"(code {code})") if part)
+
+    def classify(
+        self, state: str | None, code: str, permanent_flag: str | None, detail: str = ""
+    ) -> Outcome:
         """Delivered/intermediate by state or code; otherwise a bounce typed by the permanent
-        flag, then the code, then the state, then the default. A state the profile does not
-        list is not a bounce: acknowledged, never served (a new provider state must not turn
-        into hard bounces by surprise)."""
-        state, code = (state or "").lower(), code.lower()
+        flag, then the detail, then the code, then the state, then the default. A state the
+        profile does not list is not a bounce: acknowledged, never served (a new provider state
+        must not turn into hard bounces by surprise)."""
+        state, code, detail = (state or "").lower(), code.lower(), detail.lower()
         if state and state in self.states["delivered"] or code in self.codes["success"]:
             return Outcome.DELIVERED
         if state and state in self.states["intermediate"] or code in self.codes["intermediate"]:
             return Outcome.INTERMEDIATE
-        failed = self.states["temporary"] | self.states["permanent"]
-        if state and state not in failed:
+        if (
+            state
+            and state not in self.states["temporary"]
+            and state not in self.states["permanent"]
+        ):
             return Outcome.INTERMEDIATE
         if permanent_flag is not None and permanent_flag.lower() in ("true", "false"):
             return Outcome.PERMANENT if permanent_flag.lower() == "true" else Outcome.TEMPORARY
-        for group in ("temporary", "permanent"):
-            if code and code in self.codes[group] or state in self.states[group]:
-                return Outcome.TEMPORARY if group == "temporary" else Outcome.PERMANENT
+        for value, groups in ((detail, self.details), (code, self.codes), (state, self.states)):
+            if not value:
+                continue
+            for group in BOUNCES:
+                if value in groups[group]:
+                    return Outcome.TEMPORARY if group == "temporary" else Outcome.PERMANENT
         return self.default
 
-    def _event_time(self, report: Any, query: Mapping[str, str]) -> datetime:
+    def _event_time(self, report: Any, query: Mapping[str, str]) -> datetime | None:
+        """The report's event time; None when it carries none (its arrival is then the best
+        there is)."""
         value = self._read("time", report, query)
         if not value:
-            # No event time in the report: the time it arrived is the best there is.
-            return datetime.now(timezone.utc)
-        name = self.fields["time"].name
+            return None
+        name = self._name("time")
+        problem = f"{name} is not a time in the format {self.time_format}"
+        if self.time_format in ("unix", "unix_ms"):
+            try:
+                seconds = float(value) / (1000 if self.time_format == "unix_ms" else 1)
+            except ValueError:
+                raise Unreadable(name, problem) from None  # another format than the profile's
+            try:
+                return datetime.fromtimestamp(seconds, timezone.utc)
+            except (ValueError, OverflowError, OSError):
+                raise Rejected(name, problem) from None  # inf, nan, 1e20: no report has that
         try:
-            if self.time_format == "unix":
-                return datetime.fromtimestamp(float(value), timezone.utc)
-            if self.time_format == "unix_ms":
-                return datetime.fromtimestamp(float(value) / 1000, timezone.utc)
             if self.time_format == "iso8601":
                 moment = datetime.fromisoformat(value)
             else:
                 moment = datetime.strptime(value, self.time_format)
-        except (ValueError, OverflowError, OSError):
-            raise Rejected(name, f"{name} is not a time in the format {self.time_format}") from None
+        except ValueError:
+            raise Unreadable(name, problem) from None
         return in_utc(moment if moment.tzinfo else moment.replace(tzinfo=self.timezone), name)
 
 

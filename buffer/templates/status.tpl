@@ -61,6 +61,22 @@
 % else:
 <p id="bounces" class="muted">No bounces stored.</p>
 % end
+
+<h2>Quarantine</h2>
+% if view.quarantine_count:
+<p id="quarantine-count"><span class="state down">{{view.quarantine_count}} held</span>
+  <span class="muted">bounces with a field the mapping could not read: answered as taken, not served. <code>smsbounce quarantine list</code> shows them, <code>smsbounce replay</code> maps them again.</span></p>
+<table id="quarantine">
+<thead><tr><th>Received (UTC)</th><th>Provider</th><th>Message</th><th>Type</th><th>Why held</th></tr></thead>
+<tbody>
+% for q in view.quarantined:
+<tr><td>{{q["received"]}}</td><td>{{q["provider"]}}</td><td><code>{{q["messageId"]}}</code></td><td>{{q["type"]}}</td><td>{{q["reason"]}}</td></tr>
+% end
+</tbody>
+</table>
+% else:
+<p id="quarantine-count" class="muted">Nothing held: every bounce mapped.</p>
+% end
 % end
 <p class="muted">Counts are written by each worker every few seconds. Metrics: <code>/metrics</code> · readiness: <code>/readyz</code></p>
 </body>

@@ -161,7 +161,8 @@ def visible_text(dom: str) -> str:
 
 
 def fill_for_status_page(session, server) -> None:
-    """A morning's traffic: hard and soft bounces, deliveries, a duplicate, a bad report."""
+    """A morning's traffic: hard and soft bounces, deliveries, a duplicate, a bad report, and a
+    Jasmin receipt without the recipient its dlr-url should have carried (quarantined)."""
     from tests.helpers import ingest, report_query, send
 
     reports = [
@@ -180,6 +181,11 @@ def fill_for_status_page(session, server) -> None:
         send(session, server, message_id, msisdn=number, status=status)
     send(session, server, "4711000003", msisdn="+4915255501234", status="0xDB78 Out of credit")
     ingest(session, server, report_query(msisdn="not-a-number"))
+    answer = session.post(
+        server.url + "/api/v1/providers/jasmin/report",
+        data={"id": "jas-0001", "message_status": "UNDELIV", "level": "2", "err": "001"},
+    )
+    assert answer.text == "ACK/Jasmin", answer.text
 
 
 def make_screenshot(path: str) -> None:

@@ -54,10 +54,11 @@ def test_a_database_from_before_migrations_is_version_1_and_keeps_its_rows(fresh
     store = Store.open(settings_for(fresh_db_url))
     insert_bounces(store, [("old-1", 1)])
     assert migrations.current(store.database) == 1
-    assert [m.version for m in migrations.migrate(store.database)] == [2]
+    later = list(range(2, migrations.LATEST + 1))
+    assert [m.version for m in migrations.migrate(store.database)] == later
     assert message_ids(store) == {"old-1"}
     store.close()
-    assert _versions(fresh_db_url) == [1, 2]
+    assert _versions(fresh_db_url) == [1, *later]
 
 
 def test_concurrent_migrations_apply_each_step_once(fresh_db_url):

@@ -16,14 +16,15 @@ from smsbounce.buffer.providers import (
     GenericProfile,
     Incoming,
     ProfileError,
+    Quarantined,
     Rejected,
     load_profiles,
 )
 from smsbounce.buffer.providers.twilio import signature
-from smsbounce.buffer.reports import Outcome
+from smsbounce.buffer.reports import Outcome, Report
 from smsbounce.buffer.request_params import parse_pairs, parse_query, to_params
 from smsbounce.buffer.settings import Settings, SettingsError
-from tests.helpers import all_bounces, assert_json_error
+from tests.helpers import all_bounces, assert_json_error, twilio_accepts, twilio_signature
 
 PROFILES = load_profiles(Settings(api_password="x"))
 PROFILES_DIR = files("smsbounce.buffer.providers") / "profiles"
@@ -284,6 +285,137 @@ def test_jasmin_message_text_never_becomes_the_bounce_reason():
     assert report.status_text == "UNDELIV (code 001)"
 
 
+RECEIPT = "id:0000000b sub:001 dlvrd:000 submit date:2612011725 done date:2612011725"
+
+
+@pytest.mark.parametrize(
+    ("kind", "reply", "outcome", "code", "text"),
+    [
+        ("2", f"{RECEIPT} stat:UNDELIV err:001 text:Hi", Outcome.PERMANENT, "001", None),
+        ("2", f"{RECEIPT} stat:EXPIRED err:027 text:Hi", Outcome.TEMPORARY, "027", None),
+        ("34", f"{RECEIPT} stat:EXPIRED err:027 text:Hi", Outcome.TEMPORARY, "027", None),
+        ("2", f"{RECEIPT} stat:undeliv err:1 Text:Hi", Outcome.PERMANENT, "1", None),
+        # The SMS itself may say anything: only what comes before text: is the receipt.
+        (
+            "2",
+            f"{RECEIPT} stat:UNDELIV err:001 text:stat:EXPIRED err:9",
+            Outcome.PERMANENT,
+            "001",
+            None,
+        ),
+        (
+            "2",
+            f"{RECEIPT} stat:UNDELIV err:001 text:Line one\nline two",
+            Outcome.PERMANENT,
+            "001",
+            None,
+        ),
+        ("2", f"{RECEIPT} stat:UNDELIV err:001", Outcome.PERMANENT, "001", None),
+        (
+            "16",
+            "NACK/0x0000000b/Invalid Destination Address",
+            Outcome.PERMANENT,
+            "0x0000000b",
+            "Invalid Destination Address",
+        ),
+        (
+            "16",
+            "NACK/Retries Exceeded",
+            Outcome.TEMPORARY,
+            "",
+            "Kannel gave up after temporary SMSC errors (NACK/Retries Exceeded)",
+        ),
+        (
+            "16",
+            "NACK/",
+            Outcome.PERMANENT,
+            "",
+            "rejected by the SMSC without a reason (NACK/; e.g. a part of a multi-part SMS)",
+        ),
+        ("34", "", Outcome.TEMPORARY, "", "expired (SMSC message state EXPIRED)"),
+        (
+            "2",
+            "",
+            Outcome.PERMANENT,
+            "",
+            "not delivered to the phone (the SMSC's receipt has no text)",
+        ),
+    ],
+    ids=[
+        "undelivered",
+        "expired",
+        "expired-tlv",
+        "lower-case",
+        "receipt-words-in-the-sms",
+        "line-breaks",
+        "no-text-part",
+        "rejected-submit",
+        "retries-exceeded",
+        "bare-nack",
+        "tlv-only-expired",
+        "tlv-only-failed",
+    ],
+)
+def test_kannel_receipts_as_real_smscs_write_them(kind, reply, outcome, code, text):
+    query = urlencode({"id": "k", "to": "+4915112345678", "type": kind, "reply": reply, "ts": "0"})
+    [report] = PROFILES["kannel"].parse(get(query))
+    assert (report.outcome, report.status_code) == (outcome, code)
+    assert report.status_text == (text or reply.split(" text:")[0].split(" Text:")[0])
+    assert "Hi" not in report.status_text and "Line" not in report.status_text
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("ESME_ROK", Outcome.INTERMEDIATE),
+        ("ESME_RINVDSTADR", Outcome.PERMANENT),
+        ("ESME_RSUBMITFAIL", Outcome.PERMANENT),
+        ("ESME_RTHROTTLED", Outcome.TEMPORARY),
+        ("UNKNOWN", Outcome.INTERMEDIATE),
+    ],
+)
+def test_jasmin_level_1_reports_a_rejected_submit_as_its_smpp_error(status, outcome):
+    incoming = form({"id": "j", "level": "1", "message_status": status, "connector": "sim"}, "to=1")
+    [report] = PROFILES["jasmin"].parse(incoming)
+    assert report.outcome is outcome
+    assert report.status_code == ""
+
+
+def test_jasmin_fields_it_lacks_are_nd_and_read_as_absent():
+    fields = {"id": "j", "level": "2", "message_status": "EXPIRED", "donedate": "ND", "err": "ND"}
+    [report] = PROFILES["jasmin"].parse(form(fields, "to=%2B4915112345678"))
+    assert (report.outcome, report.status_code, report.status_text) == (
+        Outcome.TEMPORARY,
+        "",
+        "EXPIRED",
+    )
+    assert report.arrival_time  # no done date: stamped with its arrival
+
+
+def test_a_profile_may_match_by_prefix_read_a_detail_and_say_why(tmp_path):
+    document = {
+        **MINIMAL,
+        "fields": {
+            **MINIMAL["fields"],
+            "detail": {"from": "reason", "pattern": ["^(soft):", "^(hard):"]},
+        },
+        "states": {"delivered": ["ok"], "intermediate": ["E_OK"], "permanent": ["fail", "E_*"]},
+        "details": {"temporary": ["soft"]},
+        "reasons": {"E_GONE": "the number is gone"},
+    }
+    profile = GenericProfile(document)
+
+    def parse(**fields):
+        query = urlencode({"ref": "1", "phone": "+4915112345678", **fields})
+        return profile.parse(get(query))[0]
+
+    assert parse(state="E_OK").outcome is Outcome.INTERMEDIATE  # the exact value wins
+    gone = parse(state="E_GONE")
+    assert (gone.outcome, gone.status_text) == (Outcome.PERMANENT, "the number is gone")
+    assert parse(state="fail", reason="soft: busy").outcome is Outcome.TEMPORARY
+    assert parse(state="fail", reason="hard: barred").outcome is Outcome.PERMANENT
+
+
 def test_international_numbers_without_plus_get_it_back():
     [report] = PROFILES["vonage"].parse(get(urlencode({**VONAGE, "status": "failed"})))
     assert report.recipient == "+447700900000"
@@ -308,8 +440,6 @@ def test_twilio_without_error_message_gets_a_readable_text():
     ("name", "incoming", "parameter"),
     [
         ("vonage", get(urlencode({**VONAGE, "messageId": ""})), "messageId"),
-        ("vonage", get(urlencode({**VONAGE, "scts": "yesterday"})), "scts"),
-        ("twilio", form({**TWILIO, "To": "whatsapp:+1555"}), "To"),
         ("sinch", post_json({**sinch_report("Failed", 402), "status": ""}), "status"),
         (
             "infobip",
@@ -317,12 +447,41 @@ def test_twilio_without_error_message_gets_a_readable_text():
             "messageId",
         ),
     ],
-    ids=["missing-id", "bad-time", "bad-recipient", "missing-status", "long-id"],
+    ids=["missing-id", "missing-status", "long-id"],
 )
-def test_bad_reports_are_rejected_naming_the_providers_field(name, incoming, parameter):
+def test_what_cannot_be_a_report_is_rejected_naming_the_providers_field(name, incoming, parameter):
     [rejected] = PROFILES[name].parse(incoming)
     assert isinstance(rejected, Rejected)
     assert rejected.parameter == parameter
+
+
+@pytest.mark.parametrize(
+    ("name", "incoming", "parameter", "outcome"),
+    [
+        (
+            "vonage",
+            get(urlencode({**VONAGE, "status": "failed", "err-code": "2", "scts": "yesterday"})),
+            "scts",
+            Outcome.TEMPORARY,
+        ),
+        ("twilio", form({**TWILIO, "To": "whatsapp:+1555"}), "To", Outcome.TEMPORARY),
+        ("twilio", form({k: v for k, v in TWILIO.items() if k != "To"}), "To", Outcome.TEMPORARY),
+    ],
+    ids=["bad-time", "bad-recipient", "no-recipient"],
+)
+def test_a_bounce_with_a_field_it_cannot_read_is_quarantined_naming_it(
+    name, incoming, parameter, outcome
+):
+    [held] = PROFILES[name].parse(incoming)
+    assert isinstance(held, Quarantined)
+    assert (held.parameter, held.outcome) == (parameter, outcome)
+    assert held.message_id and parameter in held.reason
+
+
+def test_a_success_with_a_field_it_cannot_read_is_acknowledged():
+    # Never served anyway: refusing it would only make the provider send it again.
+    [report] = PROFILES["vonage"].parse(get(urlencode({**VONAGE, "scts": "yesterday"})))
+    assert isinstance(report, Report) and report.outcome is Outcome.DELIVERED
 
 
 def test_a_state_the_profile_does_not_know_is_not_a_bounce():
@@ -330,17 +489,13 @@ def test_a_state_the_profile_does_not_know_is_not_a_bounce():
     assert report.outcome is Outcome.INTERMEDIATE
 
 
-def test_twilio_signature_matches_twilios_documented_algorithm():
-    # URL, then every POST parameter as name+value sorted by name, HMAC-SHA1, base64.
-    import base64
-    import hashlib
-    import hmac
-
-    url, params = "https://example.com/report", [("b", "2"), ("a", "1")]
-    expected = base64.b64encode(
-        hmac.new(b"token", b"https://example.com/reporta1b2", hashlib.sha1).digest()
-    ).decode()
-    assert signature("token", url, params) == expected
+def test_twilio_signature_is_the_one_twilios_own_sdk_computes():
+    url = "https://example.com/api/v1/providers/twilio/report?token=x"
+    params = [("MessageStatus", "undelivered"), ("MessageSid", TWILIO_SID), ("To", "+1555")]
+    ours = signature("token", url, params)
+    assert ours == twilio_signature("token", url, params)
+    assert twilio_accepts("token", url, params, ours)
+    assert not twilio_accepts("other-token", url, params, ours)
 
 
 # --- profile files ------------------------------------------------------------------------
@@ -515,7 +670,7 @@ def twilio_buffer(start_buffer, buffer_settings):
 def test_twilio_signature_valid(twilio_buffer):
     server, token = twilio_buffer
     url = report_url(server, "twilio")
-    headers = {"X-Twilio-Signature": signature(token, url, TWILIO.items())}
+    headers = {"X-Twilio-Signature": twilio_signature(token, url, TWILIO.items())}
     assert requests.post(url, data=TWILIO, headers=headers).json()["result"] == "stored"
 
 
@@ -534,7 +689,7 @@ def test_twilio_signature_uses_the_public_url_behind_a_proxy(start_buffer, buffe
         dataclasses.replace(buffer_settings, twilio_auth_token=token, public_url=public)
     )
     path = "/api/v1/providers/twilio/report?ref=1"
-    headers = {"X-Twilio-Signature": signature(token, public + path, TWILIO.items())}
+    headers = {"X-Twilio-Signature": twilio_signature(token, public + path, TWILIO.items())}
     response = requests.post(server.url + path, data=TWILIO, headers=headers)
     assert response.json()["result"] == "stored"
 

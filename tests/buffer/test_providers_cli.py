@@ -58,8 +58,17 @@ def test_check_accepts_a_good_file_and_names_the_problem_of_a_bad_one(tmp_path):
             ["sinch", '{"batch_id": "b1", "recipient": "+44", "status": "Expired", "code": 406}'],
             '"type": "Temporary"',
         ),
+        (
+            ["jasmin", "id=j1&level=2&message_status=UNDELIV&err=001&donedate=2612011716"],
+            "quarantined, answered as taken, not served (Permanent, messageId j1): "
+            "to is missing: the report carries no recipient",
+        ),
+        (
+            ["kannel", "id=k1&to=%2B491&type=2&reply=stat%3AUNDELIV+err%3A001+text%3AGr%FC&ts=0"],
+            '"statusCode": "001", "statusText": "stat:UNDELIV err:001"',
+        ),
     ],
-    ids=["bounce", "success", "rejected", "json-body"],
+    ids=["bounce", "success", "rejected", "json-body", "quarantined", "latin1-free-text"],
 )
 def test_try_prints_what_a_sample_becomes(args, expected):
     code, output = run("try", *args)

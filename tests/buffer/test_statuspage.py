@@ -5,6 +5,7 @@ import struct
 
 import requests
 
+from smsbounce.buffer import migrations
 from smsbounce.buffer.app import create_app
 from smsbounce.plumbing.serving import LocalServer
 from tests.buffer.ops_helpers import browse, fill_for_status_page, visible_text
@@ -42,7 +43,8 @@ def test_a_person_sees_outcomes_rate_latest_bounces_and_database_state(buffer_se
         if "sqlite" in buffer_server.store.database.__class__.__name__.lower()
         else "PostgreSQL"
     )
-    assert f"{backend} OK" in text and "schema version 2 of 2" in text
+    latest = migrations.LATEST
+    assert f"{backend} OK" in text and f"schema version {latest} of {latest}" in text
     # Outcome table: label, last hour, last day.
     assert "Stored — hard bounce (Permanent) 3 3" in text
     assert "Stored — soft bounce (Temporary) 1 1" in text
@@ -50,7 +52,11 @@ def test_a_person_sees_outcomes_rate_latest_bounces_and_database_state(buffer_se
     assert "Acknowledged — in progress 1 1" in text
     assert "Ignored — duplicate 1 1" in text
     assert "Rejected — invalid report 1 1" in text
-    assert "1.60 reports / minute, last 5 minutes" in text
+    assert "Quarantined — hard bounce with an unreadable field 1 1" in text
+    # The held bounce, with why: a person can act on it.
+    assert "Quarantine 1 held" in text
+    assert "jasmin jas-0001 Permanent to is missing: the report carries no recipient" in text
+    assert "1.80 reports / minute, last 5 minutes" in text
     # Latest bounces, newest first, numbers masked, report text shown as text.
     assert (
         "4711000006 +49*********00 Permanent 0x4524 <script>alert('blacklisted')</script>" in text
@@ -71,4 +77,4 @@ def test_a_database_that_is_down_is_shown_not_hidden(tmp_path):
         assert requests.get(server.url + "/", auth=auth).status_code == 200
         text = visible_text(browse(server.url + "/", auth))
     assert "SQLite DOWN unavailable:" in text
-    assert "Latest bounces" not in text
+    assert "Latest bounces" not in text and "Quarantine" not in text

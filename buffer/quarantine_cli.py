@@ -1,0 +1,146 @@
+"""``smsbounce quarantine list`` and ``smsbounce replay``: the held bounces, and mapping kept raw
+reports again (``replay``) — from the shell, against the buffer's database."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import datetime, timezone
+
+import click
+
+from . import migrations
+from .admin import DATABASE_URL_OPTION, database_work, open_store
+from .logs import mask_numbers
+from .providers import ProfileError, load_profiles
+from .replay import CHANGED, HELD, RELEASED, STORED, apply, replay_quarantine, replay_stored
+
+DAY_US = 86_400 * 1_000_000
+
+
+def _show(text: str, settings) -> str:
+    return text if settings.log_phone_numbers else mask_numbers(text)
+
+
+def _utc(micros: int) -> str:
+    return datetime.fromtimestamp(micros / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.group()
+def quarantine():
+    """Bounces held because a field could not be read (no recipient, say): answered to the
+    provider as taken, never served until `smsbounce replay` maps them."""
+
+
+@quarantine.command("list")
+@click.option("--provider", help="Only this provider's entries.")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--raw", is_flag=True, help="Also print each entry's raw request.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@DATABASE_URL_OPTION
+def list_entries(provider, limit, raw, as_json, database_url):
+    """Show held bounces, newest first. Phone numbers are masked unless
+    SMSBOUNCE_LOG_PHONE_NUMBERS=true."""
+    settings, store = open_store(database_url)
+    with database_work(store):
+        migrations.check(store.database)
+        entries = store.quarantine.entries(provider=provider, limit=limit)
+        total = store.quarantine.count()
+    described = [
+        {
+            "id": e.id,
+            "received": _utc(e.received_at),
+            "provider": e.provider,
+            "messageId": e.message_id,
+            "type": e.type,
+            "parameter": e.parameter,
+            "reason": _show(e.reason, settings),
+            **({"rawRequest": _show(e.raw_request, settings)} if raw else {}),
+        }
+        for e in entries
+    ]
+    if as_json:
+        click.echo(json.dumps({"held": total, "entries": described}, indent=2))
+        return
+    for e in described:
+        click.echo(
+            f"#{e['id']}  {e['received']} UTC  {e['provider']}  {e['type']}  {e['messageId']}: "
+            f"{e['reason']}"
+        )
+        if raw:
+            click.echo(f"    {e['rawRequest']}")
+    click.echo(
+        f"{total} held"
+        + (f" ({len(described)} shown)" if len(described) < total else "")
+        + ("; `smsbounce replay` maps them again" if total else "")
+    )
+
+
+@click.command()
+@click.option("--provider", help="Only this provider's reports.")
+@click.option(
+    "--profile",
+    "profile_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Map with this profile file (it replaces the profile of its name for this run).",
+)
+@click.option("--stored", is_flag=True, help="Also map the stored bounces' raw reports again.")
+@click.option(
+    "--since",
+    type=click.FloatRange(min=0),
+    metavar="DAYS",
+    help="With --stored: only bounces received in the last DAYS days.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@DATABASE_URL_OPTION
+def replay(provider, profile_files, stored, since, dry_run, database_url):
+    """Map kept raw reports again through the current (or a given) profile: quarantined bounces
+    that now map are stored and released; with --stored, stored bounces whose served fields
+    change are rewritten, so Marketing's next poll gets the correction."""
+    settings, store = open_store(database_url)
+    try:
+        settings = dataclasses.replace(
+            settings, provider_files=settings.provider_files + tuple(profile_files)
+        )
+        profiles = load_profiles(settings)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from None
+    with database_work(store):
+        migrations.check(store.database)
+        entries = store.quarantine.entries(provider=provider)
+        done = replay_quarantine(entries, profiles)
+        raw_of = {("q", e.id): e.raw_request for e in entries}
+        if stored:
+            since_us = 0 if since is None else time.time_ns() // 1000 - int(since * DAY_US)
+            rows = store.stored(provider=provider, since_us=since_us)
+            done += replay_stored(rows, profiles)
+            raw_of.update({("s", r.message_id): r.raw_report for r in rows})
+        if not dry_run:
+            apply(store, done, raw_of)
+    for item in done:
+        label = f"{item.source} {item.provider} {item.message_id}"
+        click.echo(
+            _show(
+                f"{label}: {item.verdict}" + (f": {item.detail}" if item.detail else ""), settings
+            )
+        )
+    click.echo(_summary(done, stored, dry_run))
+
+
+def _summary(done, stored: bool, dry_run: bool) -> str:
+    held = [d for d in done if d.source.startswith("quarantine")]
+    rows = [d for d in done if d.source == "stored"]
+
+    def n(items, verdict):
+        return sum(1 for d in items if d.verdict == verdict)
+
+    verb = "would be" if dry_run else "were"
+    parts = [
+        f"{len(held)} quarantined: {n(held, STORED)} {verb} stored, "
+        f"{n(held, RELEASED)} {verb} released as no bounce, {n(held, HELD)} still held"
+    ]
+    if stored:
+        parts.append(f"{len(rows)} stored: {n(rows, CHANGED)} {verb} rewritten")
+    return "; ".join(parts) + ("; dry run: nothing written" if dry_run else "")

@@ -1,0 +1,141 @@
+"""Map kept raw reports again: the quarantine's, or stored bounces' (``smsbounce replay``).
+
+An integrator who fixed a mapping recovers the bounces it could not read; one who plans a
+mapping change tries it on last week's real traffic first (``dry_run``). Each entry is parsed
+by the current profile of its provider — or by a profile file given for the run, which replaces
+the built-in of the same name — exactly as if it arrived now, signatures aside (it was
+authenticated when it arrived).
+
+What is written: a quarantined report that now maps to a bounce is stored (the usual ranked
+upsert) and released; one that is now not a bounce at all is released; a stored bounce whose
+served fields change is rewritten with a fresh ingest time, so Marketing's next poll gets the
+correction. A stored bounce the new mapping would not store (no bounce any more, or held) is
+reported and left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from .providers import Profile, Quarantined, Rejected
+from .raw_requests import UnreadableRecord, incoming_from
+from .reports import InvalidParameter, Report, to_status_item
+
+SERVED_FIELDS = ("recipient", "statusCode", "statusText", "type", "timestamp")
+
+# What became of an entry.
+STORED, RELEASED, HELD, CHANGED, UNCHANGED, KEPT, UNREADABLE = (
+    "stored",  # a quarantined bounce that now maps
+    "released",  # a quarantined report that is not a bounce under this mapping
+    "still quarantined",
+    "changed",
+    "unchanged",
+    "left as stored",  # a stored bounce the new mapping would not store
+    "cannot be mapped again",
+)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    source: str  # "quarantine #7" or "stored"
+    provider: str
+    message_id: str
+    verdict: str
+    detail: str = ""
+    report: Report | None = None  # what would be (or was) written
+    entry_id: int | None = None
+
+
+def replay_quarantine(entries, profiles: Mapping[str, Profile]) -> list[Replayed]:
+    """What the current mapping makes of each quarantined entry (nothing is written)."""
+    done = []
+    for entry in entries:
+        source = f"quarantine #{entry.id}"
+        base = dict(provider=entry.provider, message_id=entry.message_id, entry_id=entry.id)
+        item, problem = _map(entry.raw_request, entry.message_id, profiles.get(entry.provider))
+        if problem:
+            done.append(Replayed(source, verdict=UNREADABLE, detail=problem, **base))
+        elif isinstance(item, Quarantined):
+            done.append(Replayed(source, verdict=HELD, detail=item.reason, **base))
+        elif isinstance(item, Rejected):
+            done.append(Replayed(source, verdict=HELD, detail=f"rejected: {item}", **base))
+        elif item.is_bounce:
+            done.append(Replayed(source, verdict=STORED, detail=_json(item), report=item, **base))
+        else:
+            detail = f"not a bounce under this mapping ({item.outcome.value})"
+            done.append(Replayed(source, verdict=RELEASED, detail=detail, **base))
+    return done
+
+
+def replay_stored(rows, profiles: Mapping[str, Profile]) -> list[Replayed]:
+    """What the current mapping makes of each stored bounce (nothing is written)."""
+    done = []
+    for row in rows:
+        base = dict(provider=row.provider, message_id=row.message_id)
+        item, problem = _map(row.raw_report, row.message_id, profiles.get(row.provider))
+        if problem:
+            done.append(Replayed("stored", verdict=UNREADABLE, detail=problem, **base))
+            continue
+        if isinstance(item, (Quarantined, Rejected)):
+            why = item.reason if isinstance(item, Quarantined) else f"rejected: {item}"
+            detail = f"would not be stored now: {why}"
+            done.append(Replayed("stored", verdict=KEPT, detail=detail, **base))
+            continue
+        if not item.is_bounce:
+            detail = f"would not be a bounce now ({item.outcome.value})"
+            done.append(Replayed("stored", verdict=KEPT, detail=detail, **base))
+            continue
+        if item.arrival_time:
+            # The report carries no event time: its stored one is the best there is.
+            item = replace(item, timestamp=row.timestamp)
+        before, after = to_status_item(row), to_status_item(item)
+        changes = [
+            f"{k} {before[k]!r} -> {after[k]!r}" for k in SERVED_FIELDS if before[k] != after[k]
+        ]
+        if changes:
+            detail = "; ".join(changes)
+            done.append(Replayed("stored", verdict=CHANGED, detail=detail, report=item, **base))
+        else:
+            done.append(Replayed("stored", verdict=UNCHANGED, **base))
+    return done
+
+
+def apply(store, replayed: list[Replayed], raw_of: Mapping[tuple[str, str], str | None]) -> None:
+    """Write what ``replay_*`` found: store or rewrite bounces, release quarantined entries.
+    ``raw_of`` maps (source kind, message id or entry id) to the raw record to keep."""
+    released = []
+    for done in replayed:
+        if done.verdict == STORED:
+            store.save(done.report, provider=done.provider, raw=raw_of[("q", done.entry_id)])
+            released.append(done.entry_id)
+        elif done.verdict == RELEASED:
+            released.append(done.entry_id)
+        elif done.verdict == CHANGED:
+            raw = raw_of[("s", done.message_id)]
+            store.replace(done.report, provider=done.provider, raw=raw)
+    store.quarantine.release(released)
+
+
+def _map(raw: str | None, message_id: str, profile: Profile | None):
+    """(the item for ``message_id``, None) or (None, why it cannot be mapped)."""
+    if profile is None:
+        return None, "no profile of that name is loaded"
+    try:
+        incoming = incoming_from(raw, profile)
+        items = profile.parse(incoming)
+    except UnreadableRecord as exc:
+        return None, str(exc)
+    except InvalidParameter as exc:
+        return None, f"rejected: {exc}"
+    for item in items:
+        if getattr(item, "message_id", None) == message_id:
+            return item, None
+    if len(items) == 1:
+        return items[0], None  # e.g. rejected before its message id was read
+    return None, "the record holds no report for this message id"
+
+
+def _json(report: Report) -> str:
+    return json.dumps(to_status_item(report))
