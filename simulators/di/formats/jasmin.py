@@ -40,22 +40,26 @@ JASMIN = {
 
 class Jasmin(Format):
     name = "jasmin"
-    title = "form POST id, message_status, donedate, err, text … to <dlr-url>?to=<recipient>"
+    title = "form POST id, level, message_status, donedate, err, text … to <dlr-url>?to=<recipient>"
 
     def _spec(self, code):
         return JASMIN.get(code, JASMIN["*"])
 
     def item(self, report):
         status, err = self._spec(report.planned.code)
+        smsc_id = f"{report.position:08x}"
+        # In the order Jasmin 0.11 sends them; `connector` carries the SMSC's message id on a
+        # level-2 receipt (Jasmin's own mix-up), `id_smsc` that id read as a number.
         fields = (
             ("id", report.order_id),
-            ("id_smsc", f"smsc-{report.order_id}-{report.position}"),
-            ("message_status", status),
             ("level", "2"),
-            ("subdate", yymmddhhmm(report.accepted_at)),
-            ("donedate", yymmddhhmm(report.planned.event_time)),
+            ("message_status", status),
+            ("connector", smsc_id),
+            ("id_smsc", f"{int(smsc_id, 16):X}"),
             ("sub", "001"),
             ("dlvrd", "001" if status == "DELIVRD" else "000"),
+            ("subdate", yymmddhhmm(report.accepted_at)),
+            ("donedate", yymmddhhmm(report.planned.event_time)),
             ("err", err),
             ("text", report.sms_text[:20]),  # the first 20 characters of the message, as Jasmin
         )

@@ -50,21 +50,19 @@ def test_served_bounces_equal_the_ground_truth(buffer_server, start_sim, profile
     assert reports["duplicates"] and reports["late"] and reports["dropped"], summary
     assert summary["swapped_messages"], summary
     expected = expected_bounces(messages)
-    assert {b["type"] for b in expected.values()} == {"Temporary", "Permanent"} or (
-        profile == "kannel" and {b["type"] for b in expected.values()} == {"Permanent"}
-    )
+    assert {b["type"] for b in expected.values()} == {"Temporary", "Permanent"}
     assert served_bounces(buffer_server) == expected
 
 
-def test_kannel_soft_bounces_are_buffered_reports_and_owe_nothing(buffer_server, start_sim):
+def test_kannel_soft_bounces_are_expired_receipts_served_temporary(buffer_server, start_sim):
     scenario = dataclasses.replace(load_scenario(), outcomes=(("0xDBF3", 1.0),), rules=())
     sim = start_sim(scenario, seed=SEED, profile="kannel")
     summary, messages = run(sim, buffer_server, "kannel", messages=5)
-    assert summary["final_types"]["intermediate"] == 5
     soft = [r for m in messages for r in m["reports"] if r["scenario_code"] == "0xDBF3"]
-    assert soft and all((r["status"], r["type"]) == ("type=4", "intermediate") for r in soft)
-    assert expected_bounces(messages) == {}
-    assert served_bounces(buffer_server) == {}
+    assert soft and all((r["status"], r["type"]) == ("type=2", "Temporary") for r in soft)
+    expected = expected_bounces(messages)
+    assert {b["type"] for b in expected.values()} == {"Temporary"} and len(expected) == 5
+    assert served_bounces(buffer_server) == expected
 
 
 def test_infobip_batches_reports_into_one_request(buffer_server, start_sim):

@@ -47,11 +47,7 @@ def test_our_buffer_passes_every_check_in_each_providers_format(buffer_server, p
     )
     _assert_all_passed(result)
     evidence = {v.check: v.evidence for v in result.verdicts}
-    if provider == "kannel":
-        assert "kannel has no temporary failure" in evidence["field-mapping"]
-        assert "no upgrade or out-of-order pair sent" in evidence["stronger-status-wins"]
-    else:
-        assert "temporary failure" not in evidence["field-mapping"]
+    assert "temporary failure" not in evidence["field-mapping"]
     if provider == "infobip":  # the burst went in batches
         assert "requests)" in evidence["ingest-accepted"], evidence["ingest-accepted"]
     if provider == "jasmin":
@@ -102,13 +98,12 @@ def test_each_plan_has_every_case_and_short_tagged_ids(provider):
     plan = providers.plan(provider, prefix, NOW)
     keys = {e.key for e in plan.expectations.values()}
     expected = {"permanent", "success", "progress", "duplicate", "weaker later", "late", "burst"}
-    if provider != "kannel":
-        expected |= {"temporary", "upgrade", "out-of-order"}
+    expected |= {"temporary", "upgrade", "out-of-order"}  # every provider has soft bounces
     assert keys == expected
     assert all(r.message_id.startswith(prefix) and len(r.message_id) <= 64 for r in plan.reports)
     assert sum(e.key == "burst" for e in plan.expectations.values()) > 100
     types = {e.record["type"] for e in plan.expectations.values() if e.record}
-    assert types == ({"Permanent"} if provider == "kannel" else {"Permanent", "Temporary"})
+    assert types == {"Permanent", "Temporary"}
     upgrade = plan.expectations.get(prefix + "up")
     assert upgrade is None or upgrade.record["type"] == "Permanent"
 
