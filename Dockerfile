@@ -22,6 +22,6 @@ ENV SMSBOUNCE_HOST=0.0.0.0 \
 EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=4)"]
-# Exec form: gunicorn's master is PID 1 and gets `docker stop`'s SIGTERM (graceful stop).
+# Exec form: granian's master is PID 1 and gets `docker stop`'s SIGTERM (graceful stop).
 ENTRYPOINT ["smsbounce"]
 CMD ["serve"]

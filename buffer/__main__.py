@@ -1,4 +1,5 @@
-"""``smsbounce serve``: the buffer on gunicorn (multi-worker, threaded, graceful on SIGTERM)."""
+"""``smsbounce serve``: the buffer on granian (worker processes, each answering with a pool of
+threads; no slow client holds one; graceful on SIGTERM)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import click
 
-from smsbounce.plumbing.serving import run_gunicorn
+from smsbounce.plumbing.serving import CannotListen, run_granian
+from smsbounce.plumbing.wsgi_bridge import WsgiBridge
 
 from . import logs, migrations
 from .clock import ClockWatch
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
+from .request_params import MAX_BODY_BYTES
 from .settings import Settings, SettingsError
 from .store import Store
 
@@ -24,18 +27,17 @@ GRACEFUL_SECONDS = 30
 
 
 def _announce(settings: Settings):
-    def when_ready(arbiter):
+    def on_listening(host: str, port: int) -> None:
         # The password first: whoever waits for "listening on" has then seen it too.
         if settings.password_generated:
             click.echo(
                 f"Generated password for user {settings.api_user!r} (shown once; set "
                 f"SMSBOUNCE_API_PASSWORD to choose one): {settings.api_password}"
             )
-        for listener in arbiter.LISTENERS:
-            host, port = listener.getsockname()[:2]
-            click.echo(f"smsbounce buffer listening on http://{host}:{port}")
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"smsbounce buffer listening on http://{shown}:{port}")
 
-    return when_ready
+    return on_listening
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
@@ -96,36 +98,40 @@ def _serve(settings: Settings, log_config: dict) -> None:
     app = create_app(settings, store)
     schedules = []
 
-    def post_worker_init(worker):
+    def worker_started():
         if settings.purge_interval:
             schedule = Schedule(store, settings, app.metrics)
             schedule.start()
             schedules.append(schedule)
 
-    def worker_exit(server, worker):
+    def worker_stopped():
         for schedule in schedules:
             schedule.stop()
         app.outcomes.flush()
+        store.close()
+        multiprocess.mark_process_dead(os.getpid(), settings.metrics_dir)
 
-    def child_exit(server, worker):
-        multiprocess.mark_process_dead(worker.pid, settings.metrics_dir)
-
-    run_gunicorn(
+    bridge = WsgiBridge(
         app,
-        {
-            "bind": f"{settings.host}:{settings.port}",
-            "workers": settings.workers,
-            "worker_class": "gthread",
-            "threads": settings.threads,
-            "graceful_timeout": GRACEFUL_SECONDS,
-            "when_ready": _announce(settings),
-            "post_worker_init": post_worker_init,
-            "worker_exit": worker_exit,
-            "child_exit": child_exit,
-            "loglevel": "info",
-            "logconfig_dict": log_config,
-        },
+        threads=settings.threads,
+        body_timeout=settings.body_timeout,
+        max_body=MAX_BODY_BYTES,
+        on_start=worker_started,
+        on_stop=worker_stopped,
     )
+    try:
+        run_granian(
+            bridge,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            header_timeout=settings.header_timeout,
+            graceful_timeout=GRACEFUL_SECONDS,
+            log_config=log_config,
+            on_listening=_announce(settings),
+        )
+    except CannotListen as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command()

@@ -112,7 +112,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure(*, secrets: Iterable[str] = (), show_numbers: bool = False) -> dict:
     """Send every log record to stderr as JSON; return the same as a ``logging`` dictConfig (for
-    gunicorn's ``logconfig_dict``, so its own messages are JSON too)."""
+    the HTTP server's worker processes, so its own messages are JSON too)."""
     config = {
         "version": 1,
         "disable_existing_loggers": False,
@@ -132,6 +132,7 @@ def configure(*, secrets: Iterable[str] = (), show_numbers: bool = False) -> dic
         },
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {
+            "_granian": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
             "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
         },

@@ -73,6 +73,10 @@ class Settings:
     port: int = 8080
     workers: int = 2
     threads: int = 8
+    # Slow clients (docs/security.md): the longest a request's head, then its body, may take to
+    # arrive; an idle kept-alive connection is closed after header_timeout too.
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
     # Operations (docs/operations.md).
     log_phone_numbers: bool = False
     metrics_dir: str | None = None
@@ -129,6 +133,8 @@ class Settings:
             port=env.integer("PORT", 8080, low=0, high=65535),
             workers=env.integer("SMSBOUNCE_WORKERS", 2, low=1, high=64),
             threads=env.integer("SMSBOUNCE_THREADS", 8, low=1, high=256),
+            header_timeout=env.number("SMSBOUNCE_HEADER_TIMEOUT", 10.0, low=1, high=60),
+            body_timeout=env.number("SMSBOUNCE_BODY_TIMEOUT", 10.0, low=1, high=600),
             log_phone_numbers=env.flag("SMSBOUNCE_LOG_PHONE_NUMBERS"),
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
             retention_days=env.optional_number(

@@ -1,12 +1,14 @@
-"""Serving a WSGI app: gunicorn for the production commands, a threaded port-0 server for the
-demo, the DI simulator and the tests."""
+"""Serving a WSGI app: granian for the buffer (no slow client holds a thread), gunicorn for the
+CPI proxy, a threaded port-0 server for the demo, the DI simulator and the tests."""
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -32,6 +34,110 @@ def run_gunicorn(app, options: dict) -> None:
             return app
 
     _Application().run()
+
+
+class CannotListen(Exception):
+    pass
+
+
+class _NoCrashLoops(dict):
+    """granian's record of when it last respawned each worker, kept empty.
+
+    granian stops the whole server when a worker dies within 5.5 s of being respawned, taking it
+    for a crash loop. Our workers cannot fail to start (the app is built, the port reserved
+    before they fork), so a worker that dies was killed while serving (the OOM killer, an
+    operator); each is replaced, however often, and the server goes on answering.
+    """
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """Bind ``host``:``port`` (0: any free port) without listening, sharing it with granian's
+    workers (``SO_REUSEPORT``: each binds its own socket to it).
+
+    Holding it makes ``port`` 0 mean one port for all workers, not one each, and tells a taken
+    port before any worker starts. Raises OSError.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _when_answering(host: str, port: int, announce: Callable[[], None], give_up: float = 60):
+    """Call ``announce`` once a worker accepts connections on ``host``:``port``."""
+    # A wildcard address is not one to connect to; its loopback is.
+    probe = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host  # noqa: S104
+    deadline = time.monotonic() + give_up
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=1):
+            announce()
+            return
+        time.sleep(0.02)
+
+
+def run_granian(
+    app,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    header_timeout: float,
+    graceful_timeout: float,
+    log_config: dict,
+    on_listening: Callable[[str, int], None],
+) -> None:
+    """Serve the RSGI ``app`` (``wsgi_bridge.WsgiBridge``) with granian until SIGTERM / Ctrl-C.
+
+    ``header_timeout`` (seconds) bounds how long a connection may take to send a request's head,
+    an idle kept-alive one too; then granian closes it. On SIGTERM workers stop accepting, answer
+    what they hold and exit; one still busy after ``graceful_timeout`` is killed. A worker that
+    dies is replaced. ``on_listening(host, port)`` is called once a worker answers. Raises
+    CannotListen when the address cannot be bound.
+    """
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    try:
+        reserved = reserve_port(host, port)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    port = reserved.getsockname()[1]
+    server = Server(
+        "smsbounce",  # a name for logs: the app is handed over by target_loader below
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        loop=Loops.uvloop,
+        workers=workers,
+        http=HTTPModes.http1,
+        websockets=False,
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
+        log_dictconfig=log_config,
+        respawn_failed_workers=True,
+        workers_kill_timeout=max(1, round(graceful_timeout)),
+    )
+    server.respawned_wrks = _NoCrashLoops()
+    server.on_startup(
+        lambda: threading.Thread(
+            target=_when_answering,
+            args=(host, port, lambda: on_listening(host, port)),
+            daemon=True,
+        ).start()
+    )
+    try:
+        server.serve(target_loader=lambda: app, wrap_loader=False)
+    finally:
+        reserved.close()
 
 
 # What a refusal says, by status; gunicorn's own text may quote the request line (and its query).

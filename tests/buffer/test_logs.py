@@ -127,7 +127,7 @@ def test_serve_writes_json_lines_only(tmp_path):
     logged = [json.loads(line) for line in printed]
     [access] = [e for e in logged if e.get("request_id") == "serve-1"]
     assert access["path"] == "/api/v1/notifications/set/[redacted]" and access["status"] == 200
-    assert any(e["logger"] == "gunicorn.error" for e in logged), "gunicorn's own lines are JSON"
+    assert any(e["logger"] == "_granian" for e in logged), "the HTTP server's own lines are JSON"
     text = "".join(server.output)
     assert TOKEN not in text and "pw-for-the-log-test" not in text and NUMBER not in text
 

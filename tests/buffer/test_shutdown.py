@@ -52,4 +52,4 @@ def test_sigterm_lets_the_report_in_flight_finish_and_be_stored(db_url):
     finally:
         store.close()
     output = "".join(server.output)
-    assert "Handling signal: term" in output
+    assert "Shutting down granian" in output

@@ -1,7 +1,8 @@
 """What only the production HTTP server sees (``smsbounce serve``), on SQLite and PostgreSQL:
-broken framing, over-long request lines and headers, malformed request lines. Each answer is in
-the JSON error shape, appears in the access log and in /metrics, and no log line of the server's
-own carries the query string or a phone number."""
+broken framing, over-long request lines and headers, malformed request lines. What is HTTP/1.1
+is answered in the JSON error shape and appears in the access log and in /metrics; what is not
+HTTP/1.1 at all is refused by granian's parser with a bare 400 before our code runs
+(docs/security.md). Either way no log line carries the query string or a phone number."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from smsbounce import contracts
 from tests.buffer.abuse.conftest import raw_request
@@ -60,6 +62,10 @@ BAD_REQUESTS = {
         + b"\r\nConnection: close\r\n\r\n",
         431,
     ),
+}
+
+# Refused by hyper, granian's HTTP parser, before the bridge sees a request: a bare 400.
+NOT_HTTP = {
     "malformed-request-line": (
         b"GET /api/v1/notifications/set?msisdn=" + NUMBER.encode() + b" HTTP/1.1 junk\r\n"
         b"Host: x\r\nConnection: close\r\n\r\n",
@@ -76,6 +82,19 @@ BAD_REQUESTS = {
         400,
     ),
 }
+
+
+@pytest.mark.parametrize("case", list(NOT_HTTP))
+def test_what_is_not_http_is_refused_with_400_and_the_connection_closed(served, case):
+    data, status = NOT_HTTP[case]
+    data = data.replace(b"Connection: close\r\n", b"")  # a kept-alive connection
+    seen = len(served.output)
+    answer = raw_request(served.url, data + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer
+    assert answer.count(b"HTTP/1.1 ") == 1, "nothing after the broken request is answered"
+    assert requests.get(served.url + "/healthz", timeout=10).ok, "the server goes on answering"
+    for line in served.output[seen:]:
+        assert NUMBER not in line and "msisdn=" not in line, line
 
 
 @pytest.mark.parametrize("case", list(BAD_REQUESTS))

@@ -1,0 +1,205 @@
+"""A WSGI app behind granian's RSGI interface, so that no slow client ever holds a thread.
+
+granian (Rust, hyper) reads a request's head with a timeout of its own; this bridge then awaits
+the body on the worker's event loop, bounded in size and in time, and only a complete request is
+handed to the WSGI app on one of a fixed number of threads. An idle socket, a client sending its
+headers or its body a byte at a time, costs a file descriptor and a little memory, never one of
+the threads that answer real requests (docs/security.md, "Slow clients").
+
+What the bridge refuses itself — a body that does not arrive in time (408), a request target or a
+header field too long (414, 431), too many header fields (431) — is answered in the JSON error
+shape with ``SECURITY_HEADERS``; the app, if it has ``refused(environ, status, seconds)``, is
+told first, so those answers are in its access log and metrics too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .web import SECURITY_HEADERS, error_body
+
+# The limits gunicorn applied before this bridge replaced it (its defaults), kept so that what a
+# client may send did not change with the server.
+MAX_TARGET_BYTES = 4094
+MAX_HEADER_FIELDS = 100
+MAX_HEADER_FIELD_BYTES = 8190
+
+_REASONS = {408: "Request Timeout", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+
+
+class _Unreadable(io.RawIOBase):
+    """``wsgi.input`` of a request whose body broke off or whose chunked framing is broken: the
+    app's read fails the way it would on a server that decodes the body while the app reads."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise OSError(self.reason)
+
+
+class _Answer:
+    """The WSGI ``start_response`` of one request."""
+
+    __slots__ = ("status", "headers")
+
+    def __call__(self, status: str, headers: list, exc_info=None):
+        # Nothing is sent before the app returns, so an error page may always replace the answer.
+        self.status, self.headers = int(status.split(" ", 1)[0]), headers
+
+
+class WsgiBridge:
+    """An RSGI application serving the WSGI ``app`` with ``threads`` threads per worker.
+
+    ``body_timeout`` bounds how long a request's body may take to arrive (seconds, from the end of
+    its head); ``max_body`` is the most bytes read of it (the app refuses a longer one: one byte
+    more than that is handed over, so it can tell). ``on_start`` and ``on_stop`` run in each
+    worker process when it starts serving and after its last request was answered.
+    """
+
+    def __init__(
+        self,
+        app,
+        *,
+        threads: int,
+        body_timeout: float,
+        max_body: int,
+        on_start=None,
+        on_stop=None,
+    ):
+        self.app, self.threads = app, threads
+        self.body_timeout, self.max_body = body_timeout, max_body
+        self.on_start, self.on_stop = on_start, on_stop
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __rsgi_init__(self, loop) -> None:
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="request")
+        if self.on_start is not None:
+            self.on_start()
+
+    def __rsgi_del__(self, loop) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)  # every request handed over is answered first
+        if self.on_stop is not None:
+            self.on_stop()
+
+    async def __rsgi__(self, scope, proto) -> None:
+        if scope.proto != "http":  # websockets: not offered
+            return
+        started = time.perf_counter()
+        environ, fields, longest = _environ(scope)
+        refusal = _too_large(environ, fields, longest)
+        if refusal is None and self._has_body(environ):
+            try:
+                body = await asyncio.wait_for(self._read(proto), self.body_timeout)
+            except asyncio.TimeoutError:
+                refusal = 408, f"the request body did not arrive within {self.body_timeout:g} s"
+            else:
+                environ["wsgi.input"] = body
+        if refusal is not None:
+            status, message = refusal
+            proto.response_bytes(status, *self._refusal(environ, status, message, started))
+            return
+        loop = asyncio.get_running_loop()
+        status, headers, body = await loop.run_in_executor(self._pool, self._call, environ)
+        proto.response_bytes(status, headers, body)
+
+    def _has_body(self, environ: dict) -> bool:
+        """Whether to read a body: not for one the app will refuse by its length alone."""
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            return True
+        length = environ.get("CONTENT_LENGTH", "")
+        return length.isdigit() and 0 < int(length) <= self.max_body
+
+    async def _read(self, proto):
+        chunks, size = [], 0
+        try:
+            async for chunk in proto:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_body:
+                    break
+        except Exception:  # hyper ends the stream with an error on broken framing or a cut
+            return _Unreadable("the body could not be read: broken framing or cut off")
+        return io.BytesIO(b"".join(chunks))
+
+    def _call(self, environ: dict) -> tuple[int, list, bytes]:
+        answer = _Answer()
+        result = self.app(environ, answer)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return answer.status, answer.headers, body
+
+    def _refusal(self, environ: dict, status: int, message: str, started: float):
+        refused = getattr(self.app, "refused", None)
+        extra = []
+        if refused is not None:
+            extra = refused(environ, status, time.perf_counter() - started) or []
+        body = error_body(status, message).encode()
+        headers = [
+            ("Connection", "close"),
+            ("Content-Type", "application/json"),
+            *SECURITY_HEADERS,
+            *extra,
+        ]
+        return headers, body
+
+
+_EMPTY = b""
+
+
+def _environ(scope) -> tuple[dict, int, int]:
+    """The WSGI environ of an RSGI request (PEP 3333: strings carry bytes as latin-1), its
+    number of header fields and the length of the longest."""
+    server_host, _, server_port = scope.server.rpartition(":")
+    client_host = scope.client.rpartition(":")[0]
+    environ = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        # granian gives the path percent-decoded as UTF-8; WSGI wants its bytes as latin-1.
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server_host.strip("[]"),
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": client_host.strip("[]"),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(_EMPTY),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    fields = longest = 0
+    for name, value in scope.headers.items():
+        fields += 1
+        longest = max(longest, len(name) + len(value) + 2)
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        # Repeated fields are joined as one, the way a proxy would (RFC 9110 §5.3).
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ, fields, longest
+
+
+def _too_large(environ: dict, fields: int, longest: int) -> tuple[int, str] | None:
+    target = len(environ["PATH_INFO"]) + len(environ["QUERY_STRING"]) + 1
+    if target > MAX_TARGET_BYTES:
+        return 414, f"the request target is longer than {MAX_TARGET_BYTES} bytes"
+    if fields > MAX_HEADER_FIELDS:
+        return 431, f"the request has more than {MAX_HEADER_FIELDS} header fields"
+    if longest > MAX_HEADER_FIELD_BYTES:
+        return 431, f"a header field is longer than {MAX_HEADER_FIELD_BYTES} bytes"
+    return None
