@@ -84,6 +84,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     app = _Buffer(metrics.observe_request)
     clock = ClockWatch(store, settings.settle_lag, on_offset=metrics.clock_offset.set)
     app.metrics, app.outcomes = metrics, outcomes
+    store.observe_batches(metrics.batch_reports.observe)
     app.install(JsonErrors(on_error=_note_database_error))
     app.default_error_handler = router_error
     profiles = load_profiles(settings)

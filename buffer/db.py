@@ -127,6 +127,45 @@ def connect(url: str, timeout: float, pool_size: int = 8) -> Database:
     )
 
 
+class Budget:
+    """What is left of one transaction's time: ``timeout`` from its first statement on, for
+    all of its statements together. A batch of statements then holds its rows uncommitted no
+    longer than a single statement may, which is what the settle lag is measured against
+    (docs/spec.md §4).
+    """
+
+    def __init__(self, database: Database, timeout: float):
+        self._postgres = not is_sqlite(database)
+        self._timeout = timeout
+        self._until: float | None = None
+
+    def sql(self) -> str:
+        """SQL to send in front of the next statement, in the same round trip.
+
+        The first statement needs none: the transaction's own statement timeout is the whole
+        budget. Each later one, on PostgreSQL, is capped at the time left (``SET LOCAL``:
+        nothing outlives the transaction); on SQLite, where a statement run under the write
+        lock waits for nothing but the disk, the time left is only checked. Raises
+        DatabaseUnavailable once the time is up.
+        """
+        now = time.monotonic()
+        if self._until is None:
+            self._until = now + self._timeout
+            return ""
+        left = self._until - now
+        if left <= 0:
+            raise DatabaseUnavailable("the transaction ran out of time (SMSBOUNCE_DB_TIMEOUT)")
+        if not self._postgres:
+            return ""
+        return f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}; "
+
+    def apply(self, database: Database) -> None:
+        """``sql`` as a statement of its own, before one that cannot carry it."""
+        prefix = self.sql()
+        if prefix:
+            database.execute_sql(prefix)
+
+
 def is_sqlite(database: Database) -> bool:
     return database.__class__.__name__.endswith("SqliteDatabase")
 

@@ -31,6 +31,7 @@ METHODS = frozenset(
 )
 OTHER_METHOD = "other"
 UNMATCHED = "unmatched"
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1000)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -95,6 +96,12 @@ class Metrics:
             "smsbounce_http_responses",
             "Answers by route and HTTP status.",
             ["endpoint", "status"],
+            registry=registry,
+        )
+        self.batch_reports = Histogram(
+            "smsbounce_store_batch_reports",
+            "Reports (bounces and quarantined ones) per transaction: group commit's batches.",
+            buckets=BATCH_BUCKETS,
             registry=registry,
         )
         self.purged = Counter(

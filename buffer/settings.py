@@ -63,6 +63,10 @@ class Settings:
     # Connections one worker may hold at once; None: one per thread (docs/operations.md,
     # "Scale out").
     db_pool_size: int | None = None
+    # Group commit (buffer/group_commit.py): most reports in one transaction, and how long the
+    # writer waits for more once it has some (0: only what is already waiting).
+    batch_size: int = 64
+    batch_wait: float = 0.0
     provider_timezone: str = "UTC"
     status_table: StatusTable = field(default_factory=load_status_table)
     provider_files: tuple[str, ...] = ()
@@ -123,6 +127,8 @@ class Settings:
             settle_lag=env.number("SMSBOUNCE_SETTLE_LAG", 30.0, low=0, high=3600),
             db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", 10.0, low=0.1, high=600),
             db_pool_size=env.integer("SMSBOUNCE_DB_POOL_SIZE", None, low=1, high=256),
+            batch_size=env.integer("SMSBOUNCE_BATCH_SIZE", 64, low=1, high=1000),
+            batch_wait=env.number("SMSBOUNCE_BATCH_WAIT", 0.0, low=0, high=1),
             provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", "UTC"),
             status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
             provider_files=env.items("SMSBOUNCE_PROVIDER_FILES"),
@@ -186,6 +192,12 @@ class Settings:
                 f"SMSBOUNCE_SETTLE_LAG ({self.settle_lag:g} s) must be larger than "
                 f"SMSBOUNCE_DB_TIMEOUT ({self.db_timeout:g} s), the longest a write may take; "
                 "otherwise a slow commit can slip past a poll and its bounce is never served."
+            )
+        if self.batch_wait >= self.db_timeout:
+            raise SettingsError(
+                f"SMSBOUNCE_BATCH_WAIT ({self.batch_wait:g} s) must be shorter than "
+                f"SMSBOUNCE_DB_TIMEOUT ({self.db_timeout:g} s): a report's wait for its commit, "
+                "the batch's wait included, counts against the timeout."
             )
 
 

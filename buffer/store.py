@@ -1,5 +1,8 @@
 """Every query of the buffer: the ranked upsert, the windowed pages, clear (docs/spec.md §4).
 
+Reports are written by group commit (``group_commit``): the ones that arrive together in a
+process are stored in one transaction, on PostgreSQL with one multi-row upsert per batch.
+
 One clock (docs/spec.md §4): every ingest time, and every comparison with "now" that a window
 depends on, comes from one clock — the database server's on PostgreSQL, where several instances
 share one database, and the host's on SQLite, whose database lives on that one host.
@@ -17,6 +20,7 @@ from datetime import datetime
 from peewee import EXCLUDED, SQL, Case, Database, Tuple, fn
 
 from . import db, migrations, models
+from .group_commit import GroupCommit, Job
 from .quarantine import Quarantine
 from .reports import Outcome, Report, Result, to_status_item
 
@@ -50,11 +54,17 @@ class Store:
         settle_lag: float = 30.0,
         clock: Callable[[], int] | None = None,
         host_clock: Callable[[], int] = _now_micros,
+        db_timeout: float = 10.0,
+        batch_size: int = 64,
+        batch_wait: float = 0.0,
     ):
         """``clock`` pins the ingest clock (tests place ingest times with it); by default it is
         the database's on PostgreSQL and ``host_clock`` — this process's clock, UTC
-        microseconds — on SQLite."""
+        microseconds — on SQLite. ``db_timeout`` bounds a report's wait for its commit and
+        each batch's transaction; ``batch_size`` and ``batch_wait`` shape the batches
+        (``group_commit``)."""
         self.database = database
+        self.db_timeout = db_timeout
         self.page_size = page_size
         self.settle_lag_us = int(settle_lag * 1_000_000)
         self._host_clock = host_clock
@@ -65,6 +75,10 @@ class Store:
         self._counts = models.bind(database, models.OutcomeCount)
         self.quarantine = Quarantine(database, self._stamp)
         self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
+        self._batch_sql: tuple[str, list] | None = None
+        self._writer = GroupCommit(
+            self._write_batch, batch_size=batch_size, batch_wait=batch_wait, timeout=db_timeout
+        )
         # Where each page of a settled window starts, so a deep page seeks to its first row
         # instead of skipping page × size rows (Marketing reads every page, in order).
         self._marks: OrderedDict[tuple[int, int], dict[int, tuple[int, str]]] = OrderedDict()
@@ -83,6 +97,9 @@ class Store:
             settle_lag=settings.settle_lag,
             clock=clock,
             host_clock=host_clock,
+            db_timeout=settings.db_timeout,
+            batch_size=settings.batch_size,
+            batch_wait=settings.batch_wait,
         )
 
     @property
@@ -123,7 +140,19 @@ class Store:
         migrations.check(self.database)
 
     def close(self) -> None:
+        """Finish the writes queued, then close every pooled connection. The store stays
+        usable: the next write starts a writer again and the pool opens new connections."""
+        self._writer.close()
         self.database.close_all()
+
+    def observe_batches(self, observe: Callable[[int], None]) -> None:
+        """Tell ``observe`` the reports (bounces and quarantined ones) of each transaction."""
+        self._writer.on_batch = observe
+
+    @property
+    def writes_pending(self) -> tuple[int, int]:
+        """Requests of this process waiting for their commit: (queued, being written)."""
+        return self._writer.pending
 
     def save(self, report: Report, *, provider: str = "di", raw: str | None = None) -> Result:
         """Store one bounce; see ``save_all``."""
@@ -143,18 +172,35 @@ class Store:
         Temporary < Permanent, ties by event time; an exact duplicate changes nothing. The
         winner gets a fresh ingest time so the next poll serves the change. Each upsert is one
         statement, so concurrent workers cannot interleave; all are committed before this
-        returns, or none is.
+        returns, or none is. The transaction may hold other requests' reports too
+        (``group_commit``): the results are as if the requests had been stored one after the
+        other, in the order they arrived.
         """
         if not reports and not quarantined:
             return []  # nothing to store: no connection, so acknowledgements need no database
+        if not all(report.is_bounce for report, _ in reports):
+            raise ValueError("only bounces are stored")
+        work = (list(reports), provider, list(quarantined))
+        return self._writer.submit(work, len(reports) + len(quarantined))
+
+    def _write_batch(self, jobs: list[Job]) -> list[list[Result]]:
+        """Store every job's work in one transaction, its time bounded as a whole by
+        ``db_timeout`` (``db.Budget``); each job's results."""
         model = self._model
-        results = []
         with db.session(self.database, write=True):
-            for report, raw in reports:
-                if not report.is_bounce:
-                    raise ValueError("only bounces are stored")
-                results.append(self._upsert(model, report, provider, raw))
-            self.quarantine.insert(quarantined, provider)
+            budget = db.Budget(self.database, self.db_timeout)
+            if db.is_sqlite(self.database):
+                # One writer at a time holds the lock: per-row statements cost no round trips.
+                results = [
+                    [self._upsert(model, report, provider, raw, budget) for report, raw in reports]
+                    for reports, provider, _ in (job.payload for job in jobs)
+                ]
+            else:
+                results = self._upsert_many(model, [job.payload for job in jobs], budget)
+            for _, provider, quarantined in (job.payload for job in jobs):
+                if quarantined:
+                    budget.apply(self.database)
+                    self.quarantine.insert(quarantined, provider)
         return results
 
     def replace(self, report: Report, *, provider: str, raw: str | None) -> None:
@@ -193,7 +239,7 @@ class Store:
         (on SQLite after the write lock is held)."""
         return SQL(db.NOW_US_SQL) if self.database_clock else self._clock()
 
-    def _upsert(self, model, report: Report, provider: str, raw: str | None) -> Result:
+    def _upsert(self, model, report: Report, provider: str, raw: str | None, budget) -> Result:
         stamp = self._stamp()
         row = {
             model.message_id: report.message_id,
@@ -210,12 +256,57 @@ class Store:
         if self._upsert_sql is None:
             self._upsert_sql = self._build_upsert(model, row, values)
         sql, constants = self._upsert_sql
-        if self.database.execute_sql(sql, [*values, *constants]).rowcount:
+        if self.database.execute_sql(budget.sql() + sql, [*values, *constants]).rowcount:
             return STORED
         # Only the ignored path pays for this read, in the same transaction.
         kept = model.get_by_id(report.message_id)
-        same_rank = (kept.type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
-        return DUPLICATE if same_rank and kept.timestamp == report.timestamp else STALE
+        return _ignored(report, kept.type, kept.timestamp)
+
+    def _upsert_many(self, model, work: list[tuple], budget) -> list[list[Result]]:
+        """PostgreSQL: each job's bounces with one multi-row upsert for the batch.
+
+        The rows go in sorted by message id, so two transactions (workers, instances) lock
+        rows in the same order and cannot deadlock. ON CONFLICT DO UPDATE may touch a row only
+        once per statement, so the n-th report of one message goes into the n-th statement:
+        each statement finds the row as the reports before it left it, in arrival order.
+        RETURNING names the stored ones; the rest are told apart in one read.
+        """
+        results = [[None] * len(reports) for reports, _, _ in work]
+        rounds: list[list[tuple]] = []
+        seen: dict[str, int] = {}
+        for j, (reports, provider, _) in enumerate(work):
+            for k, (report, raw) in enumerate(reports):
+                n = seen[report.message_id] = seen.get(report.message_id, -1) + 1
+                if n == len(rounds):
+                    rounds.append([])
+                rounds[n].append((j, k, report, raw, provider))
+        if self._batch_sql is None:
+            self._batch_sql = self._build_upsert_many(model)
+        sql, constants, kept_sql = self._batch_sql
+        for batch in rounds:
+            columns = [
+                [r.message_id for _, _, r, _, _ in batch],
+                [r.recipient for _, _, r, _, _ in batch],
+                [r.status_code for _, _, r, _, _ in batch],
+                [r.status_text for _, _, r, _, _ in batch],
+                [r.outcome.value for _, _, r, _, _ in batch],
+                [r.timestamp for _, _, r, _, _ in batch],
+                [provider for *_, provider in batch],
+                [raw for _, _, _, raw, _ in batch],
+            ]
+            if not self.database_clock:
+                columns.append([self._clock()] * len(batch))
+            cursor = self.database.execute_sql(budget.sql() + sql, [*columns, *constants])
+            stored = {message_id for (message_id,) in cursor.fetchall()}
+            ignored = [r.message_id for _, _, r, _, _ in batch if r.message_id not in stored]
+            kept = {}
+            if ignored:
+                cursor = self.database.execute_sql(budget.sql() + kept_sql, [ignored])
+                kept = {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
+            for j, k, report, _, _ in batch:
+                stored_now = report.message_id in stored
+                results[j][k] = STORED if stored_now else _ignored(report, *kept[report.message_id])
+        return results
 
     @staticmethod
     def _build_upsert(model, row: dict, values: list) -> tuple[str, list]:
@@ -223,17 +314,48 @@ class Store:
         than the database spends running it, so it is built once; the row's values are the
         statement's leading parameters (VALUES comes first; the database's clock is SQL, not a
         parameter), the rank constants follow."""
-        incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
-        later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
-        query = model.insert(row).on_conflict(
-            conflict_target=[model.message_id],
-            update={field: getattr(EXCLUDED, field.column_name) for field in row},
-            where=(incoming > current) | ((incoming == current) & later),
+        query = model.insert(row).on_conflict(**_ranked_conflict(model, list(row)))
+        return _split_parameters(query, values)
+
+    def _build_upsert_many(self, model) -> tuple[str, list, str]:
+        """The batch upsert (PostgreSQL): its rows from arrays, one per column, unnested in
+        one statement; the arrays are its leading parameters, the rank constants follow.
+        Then the read of the rows it left alone, its one parameter an array of ids."""
+        fields = [
+            model.message_id,
+            model.recipient,
+            model.status_code,
+            model.status_text,
+            model.type,
+            model.timestamp,
+            model.ingested_at,
+            model.provider,
+            model.raw_report,
+        ]
+        names = ["m", "r", "c", "t", "y", "ts", "p", "raw"]
+        # The database's clock is read as each row is inserted; a pinned one comes as values.
+        stamp = db.NOW_US_SQL if self.database_clock else "i"
+        if not self.database_clock:
+            names.append("i")
+        arrays = [f"%s::{'bigint' if name == 'i' else 'text'}[]" for name in names]
+        columns = ["m", "r", "c", "t", "y", "ts", stamp, "p", "raw"]
+        placeholders = [object() for _ in names]  # stand-ins, only to find where they went
+        source = SQL(
+            f"SELECT {', '.join(columns)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - our names
+            f"AS u({', '.join(names)}) ORDER BY m",
+            placeholders,
         )
-        sql, params = query.sql()
-        if params[: len(values)] != values:
-            raise RuntimeError("peewee no longer puts the inserted values first in the upsert")
-        return sql, params[len(values) :]
+        query = (
+            model.insert_from(source, fields)
+            .on_conflict(**_ranked_conflict(model, fields))
+            .returning(model.message_id)
+        )
+        ids = object()
+        kept = model.select(model.message_id, model.type, model.timestamp).where(
+            model.message_id == fn.ANY(SQL("%s", [ids]))
+        )
+        kept_sql, _ = _split_parameters(kept, [ids])
+        return (*_split_parameters(query, placeholders), kept_sql)
 
     def page(self, number: int, window: tuple[datetime, datetime] | None = None) -> Page:
         """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.
@@ -367,3 +489,29 @@ class Store:
 
 def _rank(type_column):
     return Case(type_column, ((Outcome.PERMANENT.value, 2),), 1)
+
+
+def _ranked_conflict(model, fields: list) -> dict:
+    """The ranking rule, once for both upserts: the incoming bounce replaces the stored one
+    only if it ranks higher, or as high with a later event time."""
+    incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
+    later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
+    return {
+        "conflict_target": [model.message_id],
+        "update": {field: getattr(EXCLUDED, field.column_name) for field in fields},
+        "where": (incoming > current) | ((incoming == current) & later),
+    }
+
+
+def _split_parameters(query, leading: list) -> tuple[str, list]:
+    """A query's SQL and the parameters that follow ``leading`` (the per-call values)."""
+    sql, params = query.sql()
+    if params[: len(leading)] != leading:
+        raise RuntimeError("peewee no longer puts the per-call values first in the upsert")
+    return sql, params[len(leading) :]
+
+
+def _ignored(report: Report, kept_type: str, kept_timestamp: str) -> Result:
+    """Why ``report`` changed nothing: an exact duplicate of the stored bounce, or stale."""
+    same_rank = (kept_type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
+    return DUPLICATE if same_rank and kept_timestamp == report.timestamp else STALE
