@@ -36,11 +36,11 @@ IDLE_SECONDS = 30.0  # a writer with no work for this long ends; the next write 
 class Job:
     """One request's work: ``payload`` for ``write``, ``rows`` toward the batch size."""
 
-    __slots__ = ("payload", "rows", "taken", "abandoned", "done", "results", "error")
+    __slots__ = ("payload", "rows", "abandoned", "done", "results", "error")
 
     def __init__(self, payload, rows: int):
         self.payload, self.rows = payload, rows
-        self.taken = self.abandoned = False
+        self.abandoned = False  # its waiter gave up: skipped unless already in a batch
         self.done = threading.Event()
         self.results = self.error = None
 
@@ -123,7 +123,8 @@ class GroupCommit:
         try:
             while (batch := self._take()) is not None:
                 try:
-                    self._commit(batch)
+                    if batch:
+                        self._commit(batch)
                 except Exception as exc:  # never leave a waiter without an answer
                     for job in batch:
                         if not job.done.is_set():
@@ -148,7 +149,6 @@ class GroupCommit:
                 while self._queue and (not batch or rows + self._queue[0].rows <= self.batch_size):
                     job = self._queue.popleft()
                     if not job.abandoned:
-                        job.taken = True
                         batch.append(job)
                         rows += job.rows
                 full = rows >= self.batch_size or bool(self._queue)

@@ -258,10 +258,14 @@ def test_a_waiter_that_outlasts_the_db_timeout_gets_503(start_buffer, db_url):
         release()
     for response, _ in answers:
         assert_json_error(response, 503)
-    # Whatever got written before the timeout, the provider's retry stores each report once.
+    # Whatever got written before the timeout, the provider's retries store each report once
+    # (on a loaded machine a retry may itself outlast the short timeout: it is retried too).
     for message_id in ("in-the-batch", "queued-behind-it"):
         query = report_query(orderID=message_id, date="01032026")
-        response = requests.get(f"{server.url}/api/v1/notifications/set?{query}", timeout=30)
+        for _ in range(10):
+            response = requests.get(f"{server.url}/api/v1/notifications/set?{query}", timeout=30)
+            if response.status_code != 503:
+                break
         assert response.status_code == 200
     bounces = all_bounces(requests, server)
     assert sorted(b["messageId"] for b in bounces) == ["in-the-batch", "queued-behind-it"]
