@@ -75,7 +75,7 @@ class Store:
         self._counts = models.bind(database, models.OutcomeCount)
         self.quarantine = Quarantine(database, self._stamp)
         self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
-        self._batch_sql: tuple[str, list] | None = None
+        self._batch_sql: tuple[str, list, str] | None = None
         self._writer = GroupCommit(
             self._write_batch, batch_size=batch_size, batch_wait=batch_wait, timeout=db_timeout
         )
