@@ -53,6 +53,33 @@ class _NoCrashLoops(dict):
         pass
 
 
+def _server_class():
+    from granian.server import Server
+
+    class _Server(Server):
+        def _stop_workers(self):
+            # A worker that gets SIGTERM before it has installed its own handler runs the copy
+            # of the master's it was forked with, and the signal is lost: repeated until every
+            # worker has gone, it reaches each once it listens (a stop right after the start
+            # otherwise waits for the kill timeout).
+            done = threading.Event()
+
+            def repeat():
+                while not done.wait(0.5):
+                    for worker in list(self.wrks):
+                        with contextlib.suppress(Exception):
+                            if worker.is_alive():
+                                worker.terminate()
+
+            threading.Thread(target=repeat, daemon=True).start()
+            try:
+                super()._stop_workers()
+            finally:
+                done.set()
+
+    return _Server
+
+
 def reserve_port(host: str, port: int) -> socket.socket:
     """Bind ``host``:``port`` (0: any free port) without listening, sharing it with granian's
     workers (``SO_REUSEPORT``: each binds its own socket to it).
@@ -105,14 +132,13 @@ def run_granian(
     """
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
-    from granian.server import Server
 
     try:
         reserved = reserve_port(host, port)
     except OSError as exc:
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     port = reserved.getsockname()[1]
-    server = Server(
+    server = _server_class()(
         "smsbounce",  # a name for logs: the app is handed over by target_loader below
         address=host,
         port=port,

@@ -53,3 +53,17 @@ def test_sigterm_lets_the_report_in_flight_finish_and_be_stored(db_url):
         store.close()
     output = "".join(server.output)
     assert "Shutting down granian" in output
+
+
+def test_sigterm_right_after_the_start_stops_every_worker_at_once(tmp_path):
+    # The moment "listening on" is printed one worker answers; another may still be starting,
+    # before it has a handler of its own for SIGTERM (granian would lose the signal there and
+    # wait out its 30 s kill timeout).
+    env = {
+        "SMSBOUNCE_DATABASE_URL": f"sqlite:///{tmp_path / 'buffer.db'}",
+        "SMSBOUNCE_API_PASSWORD": "configured-secret-long-enough",
+    }
+    for _ in range(5):
+        with ServeProcess(env, "--workers", "2") as server:
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=10) == 0
