@@ -128,7 +128,8 @@ class Ingest:
 
 def read_incoming(settings: Settings, free_text: frozenset[str] = frozenset()) -> Incoming:
     """The request as a profile sees it; bounded like the query (docs/spec.md §5). Values of
-    ``free_text`` parameters may hold bytes outside UTF-8 (``request_params.parse_pairs``)."""
+    ``free_text`` parameters may hold bytes outside UTF-8 (``request_params.parse_pairs``).
+    Its URL and headers are read from this thread's request when a profile first asks."""
     query_string = request.environ.get("QUERY_STRING", "")
     query = parse_query(query_string, free_text)
     token = query.pop("token", None)  # a capability: never stored or logged
@@ -148,22 +149,26 @@ def read_incoming(settings: Settings, free_text: frozenset[str] = frozenset()) -
             token = token if token is not None else form_token
         else:
             raise UnsupportedMediaType(f"unsupported content type {kind!r}; send form or JSON")
-    url = request.url
-    if settings.public_url:
-        url = settings.public_url + request.path + ("?" + query_string if query_string else "")
     return Incoming(
         method=request.method,
-        url=url,
+        url=lambda: _url(settings, query_string),
         query=query,
         token=token,
         form=form,
         json=body,
-        headers={name.lower(): value for name, value in request.headers.items()},
+        headers=lambda: {name.lower(): value for name, value in request.headers.items()},
         raw_form=raw_form,
         raw_query=raw_requests.without_token(query_string),
         raw_body=raw,
         content_type=kind,
     )
+
+
+def _url(settings: Settings, query_string: str) -> str:
+    """The URL the provider called (what Twilio signs): the public one behind a proxy."""
+    if settings.public_url:
+        return settings.public_url + request.path + ("?" + query_string if query_string else "")
+    return request.url
 
 
 def _body() -> bytes:

@@ -23,17 +23,51 @@ from smsbounce.contracts.wire import (
 from ..errors import InvalidParameter
 from ..reports import Outcome, Report, clean_text
 
+_REQUIRED = object()
+
+
+class Deferred:
+    """A field of a frozen dataclass that may be given a function of no arguments instead of
+    its value: the function is called the first time the field is read, and only then. A
+    ``default`` is given the same way (``Deferred(dict)``: a fresh dict for each instance).
+
+    A request's full URL (an urljoin) and its headers by name cost more than many a profile's
+    whole mapping, and only a signature check (Twilio's) reads them.
+    """
+
+    def __init__(self, default: Any = _REQUIRED):
+        self.default = default
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name, self.slot = name, "_deferred_" + name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            if self.default is _REQUIRED:
+                # What dataclasses reads as "this field has no default".
+                raise AttributeError(self.name)
+            return self.default
+        value = instance.__dict__[self.slot]
+        if callable(value):
+            value = value()
+            instance.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, instance, value) -> None:
+        instance.__dict__[self.slot] = value
+
 
 @dataclass(frozen=True)
 class Incoming:
-    """The parts of a request a profile may read. Names in ``query`` and ``form`` are lower-case."""
+    """The parts of a request a profile may read. Names in ``query``, ``form`` and ``headers``
+    are lower-case. ``url`` and ``headers`` may be given as functions (``Deferred``)."""
 
     method: str
-    url: str
+    url: str = Deferred()  # type: ignore[assignment]
     query: Mapping[str, str] = field(default_factory=dict)
     form: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = Deferred(dict)  # type: ignore[assignment]
     # Form fields with their names as sent (Twilio signs them case-sensitively).
     raw_form: tuple[tuple[str, str], ...] = ()
     token: str | None = None  # the ingest capability, kept apart so it is never stored

@@ -489,6 +489,22 @@ def test_a_state_the_profile_does_not_know_is_not_a_bounce():
     assert report.outcome is Outcome.INTERMEDIATE
 
 
+def test_url_and_headers_given_as_functions_are_read_once_and_only_when_asked():
+    reads = []
+
+    def url():
+        reads.append("url")
+        return "https://example.org/report"
+
+    incoming = Incoming(method="POST", url=url)
+    assert reads == [] and incoming.headers == {}
+    assert incoming.url == incoming.url == "https://example.org/report"
+    assert reads == ["url"]
+    assert Incoming("GET", "") == Incoming("GET", lambda: "")
+    with pytest.raises(TypeError, match="url"):
+        Incoming("GET")
+
+
 def test_twilio_signature_is_the_one_twilios_own_sdk_computes():
     url = "https://example.com/api/v1/providers/twilio/report?token=x"
     params = [("MessageStatus", "undelivered"), ("MessageSid", TWILIO_SID), ("To", "+1555")]
