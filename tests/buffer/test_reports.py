@@ -175,3 +175,88 @@ def test_a_time_that_leaves_the_timestamps_years_is_refused_by_name(moment):
     with pytest.raises(InvalidParameter) as caught:
         in_utc(moment, "doneAt")
     assert caught.value.parameter == "doneAt" and "doneAt" in str(caught.value)
+
+
+def _strptime_timestamp(date: str, time: str) -> str | None:
+    """What DI's date and time meant when strptime read them (UTC), None when it refused."""
+    try:
+        moment = datetime.strptime(date + time, "%d%m%Y%H%M%S")
+    except ValueError:
+        return None
+    return format_utc(moment)
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "timestamp"),
+    [
+        ("29022024", "101500", "20240229101500"),
+        ("29022000", "101500", "20000229101500"),
+        ("29022023", "101500", None),
+        ("29021900", "101500", None),
+        ("31042026", "101500", None),
+        ("00022026", "101500", None),
+        ("32012026", "101500", None),
+        ("01002026", "101500", None),
+        ("01132026", "101500", None),
+        ("01010000", "101500", None),
+        ("01010001", "000000", "00010101000000"),
+        ("31129999", "235959", "99991231235959"),
+        ("01022026", "240000", None),
+        ("01022026", "236000", None),
+        ("01022026", "235960", None),
+        ("01022026", "235961", None),
+    ],
+)
+def test_date_and_time_are_read_as_strptime_read_them(date, time, timestamp):
+    assert _strptime_timestamp(date, time) == timestamp
+    if timestamp is not None:
+        assert map_di_report(report(date=date, time=time), DI, UTC).timestamp == timestamp
+        return
+    with pytest.raises(InvalidParameter) as caught:
+        map_di_report(report(date=date, time=time), DI, UTC)
+    wrong = "date" if _strptime_timestamp(date, "000000") is None else "time"
+    assert caught.value.parameter == wrong
+    what = "valid calendar date" if wrong == "date" else "valid time of day"
+    assert what in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "parameter", "message"),
+    [
+        ({"date": "0102202a"}, "date", "date must be DDMMYYYY"),
+        ({"date": "01.02.26"}, "date", "date must be DDMMYYYY"),
+        ({"date": "\u0660\u0661\u0660\u0662\u0662\u0660\u0662\u0666"}, "date", "DDMMYYYY"),
+        ({"date": "+1022026"}, "date", "date must be DDMMYYYY"),
+        ({"date": "1022026"}, "date", "date must be DDMMYYYY"),
+        ({"date": "010220260"}, "date", "date must be DDMMYYYY"),
+        ({"time": "10150a"}, "time", "time must be HHMMSS"),
+        ({"time": "1_1500"}, "time", "time must be HHMMSS"),
+        ({"time": "10150"}, "time", "time must be HHMMSS"),
+        ({"time": "1015000"}, "time", "time must be HHMMSS"),
+    ],
+    ids=lambda value: repr(value) if isinstance(value, dict) else None,
+)
+def test_a_date_or_time_that_is_not_all_digits_of_its_length_is_refused(
+    overrides, parameter, message
+):
+    with pytest.raises(InvalidParameter) as caught:
+        map_di_report(report(**overrides), DI, UTC)
+    assert caught.value.parameter == parameter and message in str(caught.value)
+
+
+def test_every_day_month_and_time_of_a_grid_reads_as_strptime_read_it():
+    years = ("0000", "0001", "1900", "1996", "2000", "2023", "2024", "2100", "9999")
+    dates = [f"{d:02d}{m:02d}{y}" for y in years for m in range(14) for d in range(33)]
+    times = [
+        f"{h:02d}{m:02d}{s:02d}"
+        for h in (0, 9, 23, 24, 29)
+        for m in (0, 59, 60)
+        for s in (0, 59, 60, 61, 99)
+    ]
+    cases = [(date, "101500") for date in dates] + [("01022026", time) for time in times]
+    for date, time in cases:
+        try:
+            got = map_di_report(report(date=date, time=time), DI, UTC).timestamp
+        except InvalidParameter:
+            got = None
+        assert got == _strptime_timestamp(date, time), (date, time)

@@ -1,11 +1,13 @@
 """The schemas themselves: valid JSON Schema 2020-12, and the documented examples hold."""
 
 import json
+from datetime import datetime, timezone
 from importlib.resources import files
 
 import pytest
 
 from smsbounce import contracts
+from smsbounce.contracts.wire import parse_utc
 
 
 def _examples():
@@ -34,3 +36,58 @@ def test_violation_explains_every_reason():
         "$.lastPage: 'no' is not of type 'boolean'",
         "$.page: 0 is not of type 'string'",
     ]
+
+
+def _strptime(text: str):
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _parsed(text: str):
+    try:
+        return parse_utc(text), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20260201101500",
+        "20240229000000",
+        "20230229000000",
+        "19000229000000",
+        "20000229235959",
+        "20260431000000",
+        "20260001000000",
+        "20261301000000",
+        "20260100000000",
+        "20260132000000",
+        "00000101000000",
+        "00010101000000",
+        "99991231235959",
+        "20260201240000",
+        "20260201236000",
+        "20260201235960",
+    ],
+)
+def test_a_utc_stamp_reads_and_fails_exactly_as_strptime_reads_it(text):
+    assert _parsed(text) == _strptime(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026020110150", "202602011015000", "2026020110150a", "2026-02-01 10:1", ""]
+)
+def test_a_utc_stamp_that_is_not_14_ascii_digits_is_refused_naming_it(text):
+    with pytest.raises(ValueError, match="is not YYYYMMDDhhmmss"):
+        parse_utc(text)
+
+
+def test_every_month_and_day_of_a_grid_reads_as_strptime_reads_it():
+    for year in ("0000", "0001", "1900", "2000", "2023", "2024", "9999"):
+        for month in range(14):
+            for day in range(33):
+                text = f"{year}{month:02d}{day:02d}235959"
+                assert _parsed(text) == _strptime(text), text
