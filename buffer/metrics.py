@@ -117,6 +117,10 @@ class Metrics:
             multiprocess_mode="livemostrecent",
             registry=registry,
         )
+        # Each labelled series by (metric, label values): prometheus_client's labels() checks
+        # and locks on every call. Every label value comes from a closed set, so this stays
+        # small.
+        self._series: dict[tuple, object] = {}
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type; in multiprocess mode, every worker's."""
@@ -133,16 +137,16 @@ class Metrics:
         endpoint = route.rule if route is not None else UNMATCHED
         method = environ.get("REQUEST_METHOD", "")
         method = method if method in METHODS else OTHER_METHOD
-        self.latency.labels(endpoint, method).observe(seconds)
-        self.responses.labels(endpoint, status).inc()
+        self._of(self.latency, endpoint, method).observe(seconds)
+        self._of(self.responses, endpoint, status).inc()
         if environ.get("smsbounce.database_error"):
-            self.database_errors.labels("request").inc()
+            self._of(self.database_errors, "request").inc()
 
     def count_ingest(self, taken) -> None:
         """Count one ingest request from what became of it (``ingest.Taken``): every report it
         carried is received, then stored, ignored or rejected with the error's reason."""
         provider = taken.provider
-        self.received.labels(provider).inc(len(taken.items) or 1)
+        self._of(self.received, provider).inc(len(taken.items) or 1)
         if taken.error is not None:
             for item in taken.items or [None]:
                 self._reject(
@@ -153,10 +157,10 @@ class Metrics:
             if result is None:
                 self._reject(provider, "invalid")
             elif result is Result.STORED:
-                self.stored.labels(provider, item.outcome.value).inc()
+                self._of(self.stored, provider, item.outcome.value).inc()
                 self.on_outcome(f"stored:{item.outcome.value}")
             elif result is Result.QUARANTINED:
-                self.quarantined.labels(provider, item.outcome.value).inc()
+                self._of(self.quarantined, provider, item.outcome.value).inc()
                 self.on_outcome(f"quarantined:{item.outcome.value}")
             else:
                 reason = (
@@ -164,13 +168,22 @@ class Metrics:
                     if result in (Result.DUPLICATE, Result.STALE)
                     else IGNORED_BY_OUTCOME[item.outcome]
                 )
-                self.ignored.labels(provider, reason).inc()
+                self._of(self.ignored, provider, reason).inc()
                 self.on_outcome(f"ignored:{reason}")
 
     def count_unknown_provider(self) -> None:
         # Not labelled with the name: a caller must not be able to invent metric series.
-        self.rejected.labels("unknown", UnknownProvider.reason).inc()
+        self._of(self.rejected, "unknown", UnknownProvider.reason).inc()
 
     def _reject(self, provider: str, reason: str) -> None:
-        self.rejected.labels(provider, reason).inc()
+        self._of(self.rejected, provider, reason).inc()
         self.on_outcome(f"rejected:{reason}")
+
+    def _of(self, metric, *values: str):
+        """``metric.labels(*values)``, made once per series."""
+        key = (metric, values)
+        series = self._series.get(key)
+        if series is None:
+            # Two threads may both get here; labels() hands both the same series.
+            series = self._series[key] = metric.labels(*values)
+        return series
