@@ -36,6 +36,10 @@ PHONE_FIELDS = frozenset({"recipient", "msisdn", "to", "from", "phone"})
 # A query string after a path or URL, up to the next space or quote (a quoted request line).
 _QUERY = re.compile(r"(/[^\s?#'\"]*)\?[^\s#'\"]+")
 _UNSAFE = re.compile(r"[\x7f-\x9f]")
+# What any of the passes of JsonFormatter._clean needs to change a value: a ? (a query), six
+# digits in a row (the shortest number _PHONE masks), a DEL or C1 control. A value without one,
+# like most of every access line, is kept as it is without running them.
+_MAY_CHANGE = re.compile(r"[?\x7f-\x9f]|[0-9]{6}")
 REDACTED = "[redacted]"
 
 
@@ -104,9 +108,12 @@ class JsonFormatter(logging.Formatter):
             return value
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
+        phone = not self.show_numbers and name in PHONE_FIELDS
+        if not phone and _MAY_CHANGE.search(value) is None:
+            return value
         value = strip_queries(value)
         if not self.show_numbers:
-            value = mask_number(value) if name in PHONE_FIELDS else mask_numbers(value)
+            value = mask_number(value) if phone else mask_numbers(value)
         return _UNSAFE.sub(lambda match: f"\\u{ord(match.group(0)):04x}", value)
 
 

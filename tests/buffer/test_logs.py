@@ -174,3 +174,32 @@ def test_numbers_are_masked_in_every_form_and_nothing_else_is(text, logged):
 )
 def test_query_strings_are_cut_from_any_line(text, logged):
     assert strip_queries(text) == logged
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "+491234",
+        "+49123",
+        "00491234",
+        "%2B491234",
+        "12345678",
+        "1234567",
+        "x 123456 y",
+        "/p?q",
+        "?",
+        "end\x7f",
+        "c1\x85",
+        "c1\x9f",
+        "\xa0 not a control",
+        "Ärger 12345",
+        "GET /api/v1/notifications/set 200",
+        "2026-12-01T20:14:47.123Z",
+    ],
+)
+def test_every_field_is_cleaned_as_the_full_passes_clean_it(value):
+    expected = mask_numbers(strip_queries(value))
+    expected = "".join(f"\\u{ord(c):04x}" if 0x7F <= ord(c) <= 0x9F else c for c in expected)
+    line = json.loads(_line(JsonFormatter(), "%s", value, path=value, recipient=value))
+    assert line["message"] == line["path"] == expected
+    assert line["recipient"] == mask_number(strip_queries(value))
