@@ -25,7 +25,6 @@ import argparse
 import cProfile
 import io
 import json
-import logging
 import os
 import pstats
 import sys
@@ -98,14 +97,14 @@ def _build_app(url: str):
 
 
 def _quiet_json_logs(sink) -> None:
-    """The log setup of ``smsbounce serve`` (``logs.configure``), into ``sink``."""
-    from smsbounce.buffer.logs import JsonFormatter
+    """The log setup of ``smsbounce serve`` (``logs.configure``), writing to ``sink``."""
+    from smsbounce.buffer import logs
 
-    handler = logging.StreamHandler(sink)
-    handler.setFormatter(JsonFormatter(secrets=SECRETS))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    stderr, sys.stderr = sys.stderr, sink  # what configure's handler writes to
+    try:
+        logs.configure(secrets=SECRETS)
+    finally:
+        sys.stderr = stderr
 
 
 def _timed(app, paths: list[str]) -> tuple[float, float]:
