@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
@@ -71,10 +71,15 @@ def redact_path(path: str) -> str:
 
 
 def request_id(incoming: str | None) -> str:
-    """Echo the caller's ``X-Request-Id`` if it is safe to, else make one."""
+    """Echo the caller's ``X-Request-Id`` if it is safe to, else make one: a random (version 4)
+    UUID in hex."""
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    # What uuid.uuid4().hex returns, without building the UUID object (half its cost).
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # variant RFC 4122
+    return raw.hex()
 
 
 class JsonFormatter(logging.Formatter):

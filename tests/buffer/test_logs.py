@@ -4,6 +4,7 @@ clear; control characters escaped (docs/spec.md §5)."""
 import dataclasses
 import json
 import logging
+import uuid
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from smsbounce.buffer.logs import (
     mask_number,
     mask_numbers,
     redact_path,
+    request_id,
     strip_queries,
 )
 from tests.buffer.ops_helpers import access_entries, entries, json_logs
@@ -203,3 +205,12 @@ def test_every_field_is_cleaned_as_the_full_passes_clean_it(value):
     line = json.loads(_line(JsonFormatter(), "%s", value, path=value, recipient=value))
     assert line["message"] == line["path"] == expected
     assert line["recipient"] == mask_number(strip_queries(value))
+
+
+def test_a_request_id_made_here_is_a_random_uuid_in_hex():
+    made = {request_id(None) for _ in range(200)}
+    assert len(made) == 200
+    for rid in made:
+        assert len(rid) == 32 and uuid.UUID(hex=rid).hex == rid
+        assert uuid.UUID(hex=rid).version == 4 and uuid.UUID(hex=rid).variant == uuid.RFC_4122
+    assert request_id("abc-123") == "abc-123" and request_id("x" * 65) not in made
