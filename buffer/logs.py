@@ -67,7 +67,8 @@ def strip_queries(text: str) -> str:
 
 def redact_path(path: str) -> str:
     """The path as it may be logged: the token segment of an ingest path replaced."""
-    return _TOKEN_PATH.sub(lambda match: match.group(1) + "/" + REDACTED, path)
+    match = _TOKEN_PATH.match(path)  # anchored: one match at most, at the start
+    return path if match is None else match.group(1) + "/" + REDACTED + path[match.end() :]
 
 
 def request_id(incoming: str | None) -> str:
@@ -194,20 +195,28 @@ class RequestLog:
     def _record(self, environ: dict, status: str, seconds: float, rid: str) -> None:
         if self.observe is not None:
             self.observe(environ, status, seconds)
+        log = self.log
+        if not log.isEnabledFor(logging.INFO):
+            return
         method, path = environ.get("REQUEST_METHOD", ""), redact_path(environ.get("PATH_INFO", ""))
-        self.log.info(
+        fields = {
+            "method": method,
+            "path": path,
+            "status": int(status),
+            "duration_ms": round(seconds * 1000, 3),
+            "request_id": rid,
+            "remote_addr": environ.get("REMOTE_ADDR", ""),
+        }
+        # log.info() without its walk up the stack for the caller's file and line: the access
+        # line always comes from here, and no line shows them.
+        record = log.makeRecord(
+            log.name,
+            logging.INFO,
+            "(unknown file)",
+            0,
             "%s %s %s",
-            method,
-            path,
-            status,
-            extra={
-                "fields": {
-                    "method": method,
-                    "path": path,
-                    "status": int(status),
-                    "duration_ms": round(seconds * 1000, 3),
-                    "request_id": rid,
-                    "remote_addr": environ.get("REMOTE_ADDR", ""),
-                }
-            },
+            (method, path, status),
+            None,
+            extra={"fields": fields},
         )
+        log.handle(record)
