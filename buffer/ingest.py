@@ -158,7 +158,7 @@ def read_incoming(settings: Settings, free_text: frozenset[str] = frozenset()) -
         json=body,
         headers=lambda: {name.lower(): value for name, value in request.headers.items()},
         raw_form=raw_form,
-        raw_query=raw_requests.without_token(query_string),
+        raw_query=lambda: raw_requests.without_token(query_string),  # for a kept record only
         raw_body=raw,
         content_type=kind,
     )

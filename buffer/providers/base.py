@@ -32,7 +32,8 @@ class Deferred:
     ``default`` is given the same way (``Deferred(dict)``: a fresh dict for each instance).
 
     A request's full URL (an urljoin) and its headers by name cost more than many a profile's
-    whole mapping, and only a signature check (Twilio's) reads them.
+    whole mapping, and only a signature check (Twilio's) reads them; the query string without
+    its token is read only for a report whose raw record is kept.
     """
 
     def __init__(self, default: Any = _REQUIRED):
@@ -60,7 +61,8 @@ class Deferred:
 @dataclass(frozen=True)
 class Incoming:
     """The parts of a request a profile may read. Names in ``query``, ``form`` and ``headers``
-    are lower-case. ``url`` and ``headers`` may be given as functions (``Deferred``)."""
+    are lower-case. ``url``, ``headers`` and ``raw_query`` may be given as functions
+    (``Deferred``)."""
 
     method: str
     url: str = Deferred()  # type: ignore[assignment]
@@ -73,7 +75,7 @@ class Incoming:
     token: str | None = None  # the ingest capability, kept apart so it is never stored
     # The query string and body exactly as received (the token taken out), for the raw record
     # that ``smsbounce replay`` maps again (``raw_requests``).
-    raw_query: str = ""
+    raw_query: str = Deferred("")  # type: ignore[assignment]
     raw_body: bytes = b""
     content_type: str = ""
 
