@@ -26,11 +26,13 @@ class UnreadableRecord(ValueError):
 
 def without_token(query: str) -> str:
     """The raw query string minus any ``token`` parameter (a capability is never stored)."""
-    kept = [
-        pair
-        for pair in query.split("&")
-        if pair and unquote_plus(pair.split("=", 1)[0]).lower() != "token"
-    ]
+    kept = []
+    for pair in query.split("&"):
+        name = pair.partition("=")[0]
+        if "%" in name or "+" in name:  # else unquote_plus would give it back as it is
+            name = unquote_plus(name)
+        if pair and name.lower() != "token":
+            kept.append(pair)
     return "&".join(kept)
 
 
