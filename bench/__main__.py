@@ -1,5 +1,5 @@
-"""``python -m bench [ingest|pull|all] [--database-url URL] [--workers N] [--duration S]
-[--quick] [--json PATH]`` — see docs/benchmarks.md."""
+"""``python -m bench [ingest|pull|peer|slow|all] [--database-url URL] [--workers N]
+[--duration S] [--quick] [--json PATH]`` — see docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from . import ingest, load, pull
+from . import ingest, load, peer, pull, slow
 from .databases import Unavailable, postgres_server_url, scratch
 
 DATABASES = ("sqlite", "postgres")
@@ -20,7 +20,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Ratio benchmarks of the smsbounce buffer."
     )
-    parser.add_argument("what", nargs="?", choices=("ingest", "pull", "all"), default="all")
+    parser.add_argument(
+        "what", nargs="?", choices=("ingest", "pull", "peer", "slow", "all"), default="all"
+    )
     parser.add_argument(
         "--database-url",
         help="postgresql://… server for the PostgreSQL half (a scratch database is created on "
@@ -29,22 +31,42 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
-        "--duration", type=float, help="seconds per load phase (default 15; 5 with --quick)"
+        "--duration",
+        type=float,
+        help="seconds per load phase (default 15; 5 with --quick); also per peer round (default "
+        "8; 5 with --quick) and per slow-client mode (default 15; 8 with --quick)",
     )
     parser.add_argument("--connections", type=int, default=16, help="open connections (16)")
     parser.add_argument(
         "--rows", type=int, default=1_000_000, help="bounces in the pull window (1,000,000)"
     )
     parser.add_argument("--repeats", type=int, help="timed pulls per page (default 15; 5 quick)")
-    parser.add_argument("--quick", action="store_true", help="short phases: under ~2 minutes")
+    parser.add_argument(
+        "--peer",
+        metavar="PATH",
+        help="the article-node peer's folder (default $SMSBOUNCE_BENCH_PEER, else "
+        "../shared/peers/article-node next to the clone)",
+    )
+    parser.add_argument("--rounds", type=int, help="alternating peer rounds (default 3; 2 quick)")
+    parser.add_argument(
+        "--slow-sockets", type=int, default=256, help="slow or idle sockets per mode (256)"
+    )
+    parser.add_argument("--quick", action="store_true", help="short phases: ~4 minutes for all")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
     args = parser.parse_args(argv)
+    args.round_s = args.duration or (5.0 if args.quick else 8.0)
+    args.slow_s = args.duration or (8.0 if args.quick else 15.0)
     args.duration = args.duration or (5.0 if args.quick else 15.0)
+    args.rounds = args.rounds or (2 if args.quick else 3)
     args.repeats = args.repeats or (5 if args.quick else 15)
     if not 1 <= args.workers <= 64:
         parser.error("--workers must be between 1 and 64")
     if not 1 <= args.duration <= 600:
         parser.error("--duration must be between 1 and 600 seconds")
+    if not 1 <= args.rounds <= 50:
+        parser.error("--rounds must be between 1 and 50")
+    if not 1 <= args.slow_sockets <= 10_000:
+        parser.error("--slow-sockets must be between 1 and 10,000")
     if args.rows < 2 * pull.PAGE_SIZE or args.rows % pull.PAGE_SIZE:
         parser.error(f"--rows must be a multiple of {pull.PAGE_SIZE}, at least two pages")
     url = args.database_url or ""
@@ -90,16 +112,43 @@ def run_pull(args) -> dict:
     return {**top, **results}
 
 
+def run_peer(args) -> dict:
+    if "postgres" not in args.databases:
+        return {"skipped": "the peer runs on PostgreSQL only; pass a postgresql:// --database-url"}
+    print("  peer (article-node) and ours on postgres …", file=sys.stderr, flush=True)
+    try:
+        source = peer.locate(args.peer)
+        return peer.measure(args.pg_server, source, args.workers, args.rounds, args.round_s)
+    except Unavailable as exc:
+        print(f"  peer: skipped — {exc}", file=sys.stderr)
+        return {"skipped": str(exc)}
+
+
+def run_slow(args) -> dict:
+    # The production database if it can be had: the figure is about the HTTP front, not SQLite.
+    for kind in sorted(args.databases, key=lambda k: k != "postgres"):
+        try:
+            with scratch(kind, args.pg_server) as url:
+                print(f"  slow clients on {kind} …", file=sys.stderr, flush=True)
+                modes = slow.measure(url, args.workers, args.slow_sockets, args.slow_s)
+                return {"database": kind, "seconds_per_mode": args.slow_s, **modes}
+        except Unavailable as exc:
+            print(f"  slow clients: {kind} skipped — {exc}", file=sys.stderr)
+    return {"skipped": "no database available"}
+
+
 INGEST_COLUMNS = (
     "per_s",
     "trivial_per_s",
     "ingest_vs_trivial",
     "p50_ms",
     "p99_ms",
+    "p99_8c_ms",
     "rss_mb",
     "rss_growth_mb",
     "non2xx",
     "target_met",
+    "p99_target_met",
 )
 PULL_COLUMNS = (
     "rows",
@@ -112,22 +161,45 @@ PULL_COLUMNS = (
     "rss_growth_mb",
     "target_met",
 )
+PEER_COLUMNS = (
+    "per_s",
+    "peer_per_s",
+    "ours_vs_peer",
+    "round_ratios",
+    "p99_ms",
+    "peer_p99_ms",
+    "rss_mb",
+    "peer_rss_mb",
+    "non2xx",
+    "peer_non2xx",
+    "target_met",
+)
+SLOW_COLUMNS = (
+    "sockets",
+    "fewest_open",
+    "closed_by_server",
+    "probes",
+    "within_1s_pct",
+    "p50_ms",
+    "p99_ms",
+    "failed",
+    "target_met",
+)
 
 
 def table(title: str, results: dict, columns: tuple[str, ...]) -> str:
-    header = ["database", *columns]
-    lines = [
-        [kind, *(_cell(results[kind], c) for c in columns)] for kind in DATABASES if kind in results
-    ]
+    """One row per database of ``results`` ({database: figures})."""
+    return grid(title, "database", [(k, results[k]) for k in DATABASES if k in results], columns)
+
+
+def grid(title: str, first: str, rows: list[tuple[str, dict]], columns: tuple[str, ...]) -> str:
+    header = [first, *columns]
+    lines = [[label, *(_cell(figures, c) for c in columns)] for label, figures in rows]
     widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
     out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in lines]
-    out += [
-        f"  {k}: skipped — {results[k]['skipped']}"
-        for k in DATABASES
-        if "skipped" in results.get(k, {})
-    ]
+    out += [f"  {label}: skipped — {f['skipped']}" for label, f in rows if "skipped" in f]
     return "\n".join(out)
 
 
@@ -148,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         figures["ingest"] = run_ingest(args)
     if args.what in ("pull", "all"):
         figures["pull"] = run_pull(args)
+    if args.what in ("peer", "all"):
+        figures["peer"] = run_peer(args)
+    if args.what in ("slow", "all"):
+        figures["slow"] = run_slow(args)
     figures["meta"] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -158,11 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
     }
     print()
-    if "ingest" in figures:
-        print(table("ingest (target ingest_vs_trivial >= 0.6)", figures["ingest"], INGEST_COLUMNS))
-        print()
-    if "pull" in figures:
-        print(table("pull (target deep_vs_first <= 2.0)", figures["pull"], PULL_COLUMNS))
+    for section in report(figures, args):
+        print(section)
         print()
     print(
         f"{figures['meta']['seconds']} s, {figures['meta']['generator']}, "
@@ -173,6 +246,38 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(figures, handle, indent=2)
             handle.write("\n")
     return 0
+
+
+def report(figures: dict, args) -> list[str]:
+    """The console tables of whatever ran."""
+    sections = []
+    if "ingest" in figures:
+        title = (
+            f"ingest, {args.connections} connections; p99_8c_ms at 8 (targets "
+            "ingest_vs_trivial >= 0.6, p99_8c_ms <= 50, rss_mb <= 150 and flat)"
+        )
+        sections.append(table(title, figures["ingest"], INGEST_COLUMNS))
+    if "pull" in figures:
+        sections.append(table("pull (target deep_vs_first <= 2.0)", figures["pull"], PULL_COLUMNS))
+    if "peer" in figures:
+        title = (
+            f"peer: the article's design (Node + Express + Sequelize) vs ours on postgres, "
+            f"{args.rounds} alternating rounds of {args.round_s:g} s, wrk -t1 -c8, medians "
+            "(target ours_vs_peer >= 1.5)"
+        )
+        sections.append(grid(title, "server", [("ours/peer", figures["peer"])], PEER_COLUMNS))
+    if "slow" in figures:
+        result = figures["slow"]
+        title = (
+            f"slow clients: {args.slow_sockets} sockets per mode on {result.get('database')}, "
+            f"{slow.PROBERS} clients sending real reports for {args.slow_s:g} s (target >= "
+            f"{slow.TARGET_PCT:g} % within_1s_pct)"
+        )
+        rows = [(mode, result[mode]) for mode in slow.MODES if mode in result]
+        if "skipped" in result:
+            rows = [("all", result)]
+        sections.append(grid(title, "mode", rows, SLOW_COLUMNS))
+    return sections
 
 
 def _cpus() -> int:

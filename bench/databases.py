@@ -38,12 +38,17 @@ def postgres_server_url(explicit: str | None) -> str:
 
 
 @contextlib.contextmanager
-def scratch(kind: str, pg_server: str) -> Iterator[str]:
-    """A fresh, empty database URL of ``kind`` (sqlite | postgres), removed afterwards."""
+def scratch(kind: str, pg_server: str, tables: bool = True) -> Iterator[str]:
+    """A fresh database URL of ``kind`` (sqlite | postgres), removed afterwards.
+
+    With ``tables`` it holds the buffer's empty tables; without, nothing (for the peer, which
+    creates its own).
+    """
     if kind == "sqlite":
         directory = tempfile.mkdtemp(prefix="smsbounce-bench-")
         try:
-            yield _created(f"sqlite:///{directory}/bench.db")
+            url = f"sqlite:///{directory}/bench.db"
+            yield _created(url) if tables else url
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
@@ -63,7 +68,8 @@ def scratch(kind: str, pg_server: str) -> Iterator[str]:
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _created(urlunsplit(urlsplit(pg_server)._replace(path="/" + name)))
+        url = urlunsplit(urlsplit(pg_server)._replace(path="/" + name))
+        yield _created(url) if tables else url
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

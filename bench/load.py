@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
+import os
 import shutil
 import subprocess
 import threading
@@ -34,10 +35,23 @@ def run(url: str, target: str, run_id: str, duration: float, connections: int) -
 
 
 def _wrk(url: str, target: str, run_id: str, duration: float, connections: int) -> dict:
+    return wrk(url, LUA, [run_id, target], duration, connections)
+
+
+def wrk(
+    url: str,
+    script: Path,
+    script_args: list[str],
+    duration: float,
+    connections: int,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """One wrk run with ``script``, which must print wrk's summary as a ``BENCH-JSON`` line."""
     command = [
         "wrk",
         "--threads",
-        "2",
+        str(threads),
         "--connections",
         str(connections),
         "--duration",
@@ -45,14 +59,18 @@ def _wrk(url: str, target: str, run_id: str, duration: float, connections: int) 
         "--timeout",
         "10s",
         "--script",
-        str(LUA),
+        str(script),
         url,
         "--",
-        run_id,
-        target,
+        *script_args,
     ]
     finished = subprocess.run(  # noqa: S603 (our own argument list)
-        command, capture_output=True, text=True, timeout=duration + 60, check=False
+        command,
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=False,
+        env={**os.environ, **env} if env else None,
     )
     for line in finished.stdout.splitlines():
         if line.startswith("BENCH-JSON "):

@@ -1,18 +1,34 @@
-"""The buffer under test, started exactly as operators start it: ``smsbounce serve``."""
+"""The servers under test, started as child processes: ``smsbounce serve`` exactly as operators
+start it, and whatever else a benchmark compares it with (the peer)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SMSBOUNCE = str(Path(sys.executable).with_name("smsbounce"))
 API_USER, API_PASSWORD = "marketing", "bench-password-not-secret"
+START_SECONDS = 60
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the kernel's pick), for a server started next.
+
+    The bench picks it rather than asking the server for port 0: how a server reports the port it
+    bound, and whether every worker binds the same one, is the server's business.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def children(pid: int) -> list[int]:
@@ -32,51 +48,59 @@ def children(pid: int) -> list[int]:
     return found
 
 
-class Buffer:
-    """``smsbounce serve --port 0`` on ``database_url`` with ``workers`` gunicorn workers."""
+def leaves(pid: int) -> list[int]:
+    """The descendants of ``pid`` that have no children of their own.
 
-    def __init__(self, database_url: str, workers: int, env: dict[str, str] | None = None):
-        environment = {
-            **os.environ,
-            "SMSBOUNCE_DATABASE_URL": database_url,
-            "SMSBOUNCE_API_USER": API_USER,
-            "SMSBOUNCE_API_PASSWORD": API_PASSWORD,
-            **(env or {}),
-        }
-        command = [SMSBOUNCE, "serve", "--port", "0", "--workers", str(workers)]
-        self.workers = workers
-        self.auth = (API_USER, API_PASSWORD)
+    These are the worker processes whether the server forks them itself (gunicorn, granian) or
+    runs a master of its own under a launcher.
+    """
+    found, pending = [], children(pid)
+    while pending:
+        child = pending.pop()
+        grandchildren = children(child)
+        if grandchildren:
+            pending += grandchildren
+        else:
+            found.append(child)
+    return found
+
+
+class Process:
+    """A server command run as a child process, its output kept and read line by line."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: str | None = None):
         self.process = subprocess.Popen(  # noqa: S603 (our own argument list)
-            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.output: list[str] = []
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, args=(lines,), daemon=True).start()
-        self.url = None
-        deadline = time.monotonic() + 60
-        while self.url is None:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            if line is None:
-                raise RuntimeError("smsbounce serve exited:\n" + "".join(self.output))
-            if "listening on " in line:
-                self.url = line.split("listening on ", 1)[1].strip()
-        self._wait_for_workers(deadline)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self, lines: queue.Queue) -> None:
+    def _read(self) -> None:
         for line in self.process.stdout:
             self.output.append(line)
-            lines.put(line)
-        lines.put(None)
+            self._lines.put(line)
+        self._lines.put(None)
 
-    def _wait_for_workers(self, deadline: float) -> None:
-        while len(self.worker_pids()) < self.workers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.workers} workers did not start")
-            time.sleep(0.05)
-
-    def worker_pids(self) -> list[int]:
-        """The gunicorn workers: the children of the ``smsbounce serve`` (master) process."""
-        return children(self.process.pid)
+    def wait_for(self, marker: str, deadline: float) -> str:
+        """The first output line containing ``marker``; RuntimeError if the process exits first."""
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                self.stop()
+                raise RuntimeError(
+                    f"{self.process.args[0]} did not print {marker!r}:\n" + "".join(self.output)
+                )
+            if marker in line:
+                return line
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -88,8 +112,59 @@ class Buffer:
                 self.process.wait(timeout=10)
         self.process.stdout.close()
 
-    def __enter__(self) -> Buffer:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def wait_until_answering(url: str, path: str, deadline: float) -> None:
+    """Poll ``path`` until it answers at all (any status): readiness without sleeping blind."""
+    parts = urlsplit(url)
+    while True:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        try:
+            connection.request("GET", path)
+            connection.getresponse().read()
+            return
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer {path}") from None
+            time.sleep(0.05)
+        finally:
+            connection.close()
+
+
+class Buffer(Process):
+    """``smsbounce serve --port N --workers W`` on ``database_url``; ``.url`` as it printed it."""
+
+    def __init__(self, database_url: str, workers: int, env: dict[str, str] | None = None):
+        environment = {
+            **os.environ,
+            "SMSBOUNCE_DATABASE_URL": database_url,
+            "SMSBOUNCE_API_USER": API_USER,
+            "SMSBOUNCE_API_PASSWORD": API_PASSWORD,
+            **(env or {}),
+        }
+        port = str(free_port())
+        command = [SMSBOUNCE, "serve", "--port", port, "--workers", str(workers)]
+        super().__init__(command, environment)
+        self.workers = workers
+        self.auth = (API_USER, API_PASSWORD)
+        deadline = time.monotonic() + START_SECONDS
+        line = self.wait_for("listening on ", deadline)
+        self.url = line.split("listening on ", 1)[1].strip()
+        wait_until_answering(self.url, "/healthz", deadline)
+        self._wait_for_workers(deadline)
+
+    def _wait_for_workers(self, deadline: float) -> None:
+        while len(self.worker_pids()) < self.workers:
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.workers} workers did not start")
+            time.sleep(0.05)
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes under ``smsbounce serve`` (see ``leaves``)."""
+        return leaves(self.process.pid)
