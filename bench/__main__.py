@@ -193,14 +193,16 @@ def table(title: str, results: dict, columns: tuple[str, ...]) -> str:
 
 
 def grid(title: str, first: str, rows: list[tuple[str, dict]], columns: tuple[str, ...]) -> str:
+    skipped = [f"  {label}: skipped — {f['skipped']}" for label, f in rows if "skipped" in f]
+    if len(skipped) == len(rows):
+        return "\n".join([title, *skipped])
     header = [first, *columns]
     lines = [[label, *(_cell(figures, c) for c in columns)] for label, figures in rows]
     widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
     out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in lines]
-    out += [f"  {label}: skipped — {f['skipped']}" for label, f in rows if "skipped" in f]
-    return "\n".join(out)
+    return "\n".join(out + skipped)
 
 
 def _cell(result: dict, column: str) -> str:
@@ -265,7 +267,8 @@ def report(figures: dict, args) -> list[str]:
             f"{args.rounds} alternating rounds of {args.round_s:g} s, wrk -t1 -c8, medians "
             "(target ours_vs_peer >= 1.5)"
         )
-        sections.append(grid(title, "server", [("ours/peer", figures["peer"])], PEER_COLUMNS))
+        label = "peer" if "skipped" in figures["peer"] else "ours/peer"
+        sections.append(grid(title, "server", [(label, figures["peer"])], PEER_COLUMNS))
     if "slow" in figures:
         result = figures["slow"]
         title = (
@@ -275,7 +278,7 @@ def report(figures: dict, args) -> list[str]:
         )
         rows = [(mode, result[mode]) for mode in slow.MODES if mode in result]
         if "skipped" in result:
-            rows = [("all", result)]
+            rows = [("slow clients", result)]
         sections.append(grid(title, "mode", rows, SLOW_COLUMNS))
     return sections
 
