@@ -161,19 +161,7 @@ PULL_COLUMNS = (
     "rss_growth_mb",
     "target_met",
 )
-PEER_COLUMNS = (
-    "per_s",
-    "peer_per_s",
-    "ours_vs_peer",
-    "round_ratios",
-    "p99_ms",
-    "peer_p99_ms",
-    "rss_mb",
-    "peer_rss_mb",
-    "non2xx",
-    "peer_non2xx",
-    "target_met",
-)
+PEER_COLUMNS = ("per_s", "rounds_per_s", "p99_ms", "cpu_us", "db_cpu_us", "rss_mb", "non2xx")
 SLOW_COLUMNS = (
     "sockets",
     "fewest_open",
@@ -203,6 +191,25 @@ def grid(title: str, first: str, rows: list[tuple[str, dict]], columns: tuple[st
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in lines]
     return "\n".join(out + skipped)
+
+
+def peer_table(title: str, result: dict) -> str:
+    """One row per server, then the ratios."""
+    if "skipped" in result:
+        return grid(title, "server", [("peer", result)], PEER_COLUMNS)
+    rows = [
+        (name, {c: result.get(prefix + c) for c in PEER_COLUMNS})
+        for name, prefix in (("ours", ""), ("peer", "peer_"))
+    ]
+    ratios = ", ".join(f"{r:g}" for r in result["round_ratios"])
+    return "\n".join(
+        [
+            grid(title, "server", rows, PEER_COLUMNS),
+            f"ours_vs_peer {result['ours_vs_peer']:g} (rounds {ratios}); CPU per report "
+            f"(server + PostgreSQL), peer / ours: {result['ours_vs_peer_cpu']}; target_met "
+            f"{result['target_met']}",
+        ]
+    )
 
 
 def _cell(result: dict, column: str) -> str:
@@ -267,8 +274,7 @@ def report(figures: dict, args) -> list[str]:
             f"{args.rounds} alternating rounds of {args.round_s:g} s, wrk -t1 -c8, medians "
             "(target ours_vs_peer >= 1.5)"
         )
-        label = "peer" if "skipped" in figures["peer"] else "ours/peer"
-        sections.append(grid(title, "server", [(label, figures["peer"])], PEER_COLUMNS))
+        sections.append(peer_table(title, figures["peer"]))
     if "slow" in figures:
         result = figures["slow"]
         title = (

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from . import load
+from . import cpu, load
 from .databases import Unavailable, count_rows, scratch
 from .rss import rss_mb
 from .server import START_SECONDS, Buffer, Process, free_port, wait_until_answering
@@ -115,6 +115,14 @@ class Peer(Process):
         self.database_url = database_url
 
 
+def _admin(pg_server: str):
+    import psycopg2
+
+    connection = psycopg2.connect(pg_server)
+    connection.autocommit = True  # each look at pg_stat_activity sees the present
+    return connection
+
+
 def _peer_rows(database_url: str) -> int:
     import psycopg2
 
@@ -135,6 +143,19 @@ def measure(pg_server: str, source: Path, workers: int, rounds: int, seconds: fl
     def drive(url: str, duration: float) -> dict:
         return load.wrk(url, LUA, [], duration, CONNECTIONS, THREADS, env)
 
+    def timed_round(server, database_url: str, admin) -> dict:
+        database = urlsplit(database_url).path.lstrip("/")
+        before = cpu.snapshot(cpu.tree(server.process.pid))
+        before_db = cpu.snapshot(cpu.backends(admin, database))
+        result = drive(server.url, seconds)
+        after = cpu.snapshot(cpu.tree(server.process.pid))
+        after_db = cpu.snapshot(cpu.backends(admin, database))
+        stored = max(1, result["requests"] - result["non2xx"])
+        result["cpu_us"] = cpu.spent(before, after) / stored * 1e6
+        # None when the server's backends are not processes of this machine (a remote server).
+        result["db_cpu_us"] = cpu.spent(before_db, after_db) / stored * 1e6 if after_db else None
+        return result
+
     with (
         installed(source) as folder,
         scratch("postgres", pg_server) as ours_url,
@@ -142,19 +163,21 @@ def measure(pg_server: str, source: Path, workers: int, rounds: int, seconds: fl
         Peer(folder, peer_url) as peer,
         Buffer(ours_url, workers) as ours,
     ):
-        servers = {"peer": peer, "ours": ours}
-        for server in servers.values():  # warm-up: JIT, pools, caches; not measured
+        servers = {"peer": (peer, peer_url), "ours": (ours, ours_url)}
+        for server, _ in servers.values():  # warm-up: JIT, pools, caches; not measured
             drive(server.url, 1)
         runs: dict[str, list[dict]] = {"peer": [], "ours": []}
-        for number in range(rounds):
-            order = ("peer", "ours") if number % 2 == 0 else ("ours", "peer")
-            for name in order:
-                runs[name].append(drive(servers[name].url, seconds))
+        with contextlib.closing(_admin(pg_server)) as admin:
+            for number in range(rounds):
+                order = ("peer", "ours") if number % 2 == 0 else ("ours", "peer")
+                for name in order:
+                    runs[name].append(timed_round(*servers[name], admin))
         peer_rss = rss_mb(peer.process.pid) or 0.0
         ours_rss = max((rss_mb(pid) or 0.0 for pid in ours.worker_pids()), default=0.0)
         stored = {"peer": _peer_rows(peer_url), "ours": count_rows(ours_url)}
     figures = {name: _summary(results) for name, results in runs.items()}
     ratio = figures["ours"]["per_s"] / figures["peer"]["per_s"]
+    ours_cpu, peer_cpu = (_total_cpu(figures[name]) for name in ("ours", "peer"))
     return {
         "per_s": figures["ours"]["per_s"],
         "peer_per_s": figures["peer"]["per_s"],
@@ -167,6 +190,11 @@ def measure(pg_server: str, source: Path, workers: int, rounds: int, seconds: fl
         "peer_rounds_per_s": figures["peer"]["rounds_per_s"],
         "p99_ms": figures["ours"]["p99_ms"],
         "peer_p99_ms": figures["peer"]["p99_ms"],
+        "cpu_us": figures["ours"]["cpu_us"],
+        "peer_cpu_us": figures["peer"]["cpu_us"],
+        "db_cpu_us": figures["ours"]["db_cpu_us"],
+        "peer_db_cpu_us": figures["peer"]["db_cpu_us"],
+        "ours_vs_peer_cpu": round(peer_cpu / ours_cpu, 2) if ours_cpu and peer_cpu else None,
         "non2xx": figures["ours"]["non2xx"],
         "peer_non2xx": figures["peer"]["non2xx"],
         "errors": figures["ours"]["errors"],
@@ -189,6 +217,19 @@ def _summary(results: list[dict]) -> dict:
         "per_s": round(statistics.median(r["per_s"] for r in results), 1),
         "rounds_per_s": [round(r["per_s"], 1) for r in results],
         "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
+        "cpu_us": round(statistics.median(r["cpu_us"] for r in results)),
+        "db_cpu_us": (
+            round(statistics.median(r["db_cpu_us"] for r in results))
+            if all(r["db_cpu_us"] is not None for r in results)
+            else None
+        ),
         "non2xx": sum(r["non2xx"] for r in results),
         "errors": sum(r["errors"] for r in results),
     }
+
+
+def _total_cpu(figures: dict) -> float | None:
+    """CPU per stored report of a server and its database backends (None if unknown)."""
+    if figures["db_cpu_us"] is None:
+        return None
+    return figures["cpu_us"] + figures["db_cpu_us"]
