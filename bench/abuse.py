@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.abuse", description=__doc__)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase (20)")
     parser.add_argument("--connections", type=int, default=8, help="client connections (8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (2)")
     parser.add_argument("--database-url", help="as for python -m bench")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
     args = parser.parse_args(argv)

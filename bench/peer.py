@@ -164,8 +164,10 @@ def measure(pg_server: str, source: Path, workers: int, rounds: int, seconds: fl
         Buffer(ours_url, workers) as ours,
     ):
         servers = {"peer": (peer, peer_url), "ours": (ours, ours_url)}
-        for server, _ in servers.values():  # warm-up: JIT, pools, caches; not measured
-            drive(server.url, 1)
+        # Warm-up, one round each, not measured: V8 compiles the peer's hot paths and Sequelize
+        # grows its pool from 0 over seconds (its first 8 s ran at 30-60 % of its later rounds).
+        for server, _ in servers.values():
+            drive(server.url, seconds)
         runs: dict[str, list[dict]] = {"peer": [], "ours": []}
         with contextlib.closing(_admin(pg_server)) as admin:
             for number in range(rounds):

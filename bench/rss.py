@@ -1,4 +1,4 @@
-"""Resident memory of the gunicorn workers, sampled from /proc while a run goes on."""
+"""Resident memory of the server's workers, sampled from /proc while a run goes on."""
 
 from __future__ import annotations
 
