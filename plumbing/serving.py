@@ -4,6 +4,8 @@ CPI proxy, a threaded port-0 server for the demo, the DI simulator and the tests
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import ssl
 import threading
@@ -53,31 +55,34 @@ class _NoCrashLoops(dict):
         pass
 
 
-def _server_class():
-    from granian.server import Server
+# A new worker runs with the master's Python handler for these until granian installs its own;
+# one arriving in between would run that copy and be lost, the worker serving on and the master
+# waiting out its kill timeout (a stop right after the start: 6 of 15 hung, measured). So they
+# are blocked from the fork until the worker's handler is in place, then delivered to it.
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
-    class _Server(Server):
-        def _stop_workers(self):
-            # A worker that gets SIGTERM before it has installed its own handler runs the copy
-            # of the master's it was forked with, and the signal is lost: repeated until every
-            # worker has gone, it reaches each once it listens (a stop right after the start
-            # otherwise waits for the kill timeout).
-            done = threading.Event()
 
-            def repeat():
-                while not done.wait(0.5):
-                    for worker in list(self.wrks):
-                        with contextlib.suppress(Exception):
-                            if worker.is_alive():
-                                worker.terminate()
+def _hold_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
 
-            threading.Thread(target=repeat, daemon=True).start()
-            try:
-                super()._stop_workers()
-            finally:
-                done.set()
 
-    return _Server
+class _StopSignalsWhenReady:
+    """``app`` as granian's worker sees it, releasing the held stop signals once the worker
+    serves: the first thing its event loop runs, after granian installed its handler and
+    started the server (a stop flagged before that start is not acted on either)."""
+
+    def __init__(self, app):
+        self.__rsgi__ = app.__rsgi__
+        self._app = app
+
+    def __rsgi_init__(self, loop) -> None:
+        loop.call_soon(signal.pthread_sigmask, signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        if hasattr(self._app, "__rsgi_init__"):
+            self._app.__rsgi_init__(loop)
+
+    def __rsgi_del__(self, loop) -> None:
+        if hasattr(self._app, "__rsgi_del__"):
+            self._app.__rsgi_del__(loop)
 
 
 def reserve_port(host: str, port: int) -> socket.socket:
@@ -138,7 +143,9 @@ def run_granian(
     except OSError as exc:
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     port = reserved.getsockname()[1]
-    server = _server_class()(
+    from granian.server import Server
+
+    server = Server(
         "smsbounce",  # a name for logs: the app is handed over by target_loader below
         address=host,
         port=port,
@@ -160,8 +167,10 @@ def run_granian(
             daemon=True,
         ).start()
     )
+    os.register_at_fork(after_in_child=_hold_stop_signals)
+    worker_app = _StopSignalsWhenReady(app)
     try:
-        server.serve(target_loader=lambda: app, wrap_loader=False)
+        server.serve(target_loader=lambda: worker_app, wrap_loader=False)
     finally:
         reserved.close()
 
