@@ -1,25 +1,20 @@
 """Group commit: the reports that arrive together in a process are stored in one transaction.
 
-One writer thread per process takes what request threads have queued — up to ``batch_size``
-rows, waiting up to ``batch_wait`` seconds for more (0: only what is already waiting) — and
-hands it to ``write``, which stores it all in one transaction; each request thread is answered
-only after that commit, with its own results. A database failure answers
-``DatabaseUnavailable`` to every request of the batch, and the transaction wrote nothing.
+A request thread queues its work. If no thread of the process is writing, it becomes the leader:
+it takes what is queued — up to ``batch_size`` rows, waiting up to ``batch_wait`` seconds for
+more (0: only what is already waiting) — and hands it to ``write``, which stores it all in one
+transaction; then it answers every request of the batch with its own results and steps down.
+Requests that queued meanwhile wait for their batch; the first of them to find nobody writing
+leads the next one. A report that arrives alone is written by its own thread, with no handoff.
 
-A request waits at most ``timeout`` (``SMSBOUNCE_DB_TIMEOUT``) in all, queue and transaction;
-then it is answered ``DatabaseUnavailable``. Its work is dropped if the writer had not taken it
-yet; if it had, the batch may still commit, and the provider's retry is a duplicate, which
-changes nothing.
-
-The thread starts with the first write of a process (``smsbounce serve`` opens the store in the
-master and forks its workers: a forked child starts afresh, nothing of the parent's queue is
-inherited), ends after a while without work, and ``close`` — also called when the process
-exits — lets it finish everything queued first.
+A database failure answers ``DatabaseUnavailable`` to every request of the batch, and the
+transaction wrote nothing. A request waits at most ``timeout`` (``SMSBOUNCE_DB_TIMEOUT``) for a
+leader to take its work; then it is answered ``DatabaseUnavailable`` and its work is dropped.
+Once taken, the batch's own transaction is bounded by the same timeout (``db.Budget``).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import threading
@@ -30,23 +25,19 @@ from collections.abc import Callable, Sequence
 
 from .errors import DatabaseUnavailable
 
-IDLE_SECONDS = 30.0  # a writer with no work for this long ends; the next write starts another
-
 
 class Job:
     """One request's work: ``payload`` for ``write``, ``rows`` toward the batch size."""
 
-    __slots__ = ("payload", "rows", "abandoned", "done", "results", "error")
+    __slots__ = ("payload", "rows", "done", "results", "error")
 
     def __init__(self, payload, rows: int):
         self.payload, self.rows = payload, rows
-        self.abandoned = False  # its waiter gave up: skipped unless already in a batch
-        self.done = threading.Event()
+        self.done = False
         self.results = self.error = None
 
     def finish(self, results=None, error: BaseException | None = None) -> None:
-        self.results, self.error = results, error
-        self.done.set()
+        self.results, self.error, self.done = results, error, True
 
 
 class GroupCommit:
@@ -68,34 +59,47 @@ class GroupCommit:
         _LIVE.add(self)
 
     def _reset(self) -> None:
-        # Also the state of a forked child: the parent's thread does not exist there, and its
-        # lock may have been held by another thread at the fork.
+        # Also the state of a forked child: the parent's other threads do not exist there, and
+        # the lock may have been held by one of them at the fork.
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()
-        self._thread: threading.Thread | None = None
-        self._writing = 0  # jobs in the batch being written
-        self._closing = False
+        self._writing = 0  # jobs in the batch being written; 0: nobody leads
 
     def submit(self, payload, rows: int):
-        """Queue one request's work, wait for its commit, return its results.
+        """Queue one request's work, wait for its commit (leading a batch if nobody does),
+        return its results.
 
         Raises what ``write`` raised for this job, or ``DatabaseUnavailable`` when the batch
-        failed or the wait took longer than ``timeout``.
+        failed or no batch took the work within ``timeout``.
         """
         job = Job(payload, rows)
+        deadline = time.monotonic() + self.timeout
         with self._cond:
             self._queue.append(job)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
-        if not job.done.wait(self.timeout):
-            with self._cond:
-                job.abandoned = True  # the writer skips it, unless it has taken it already
-            if not job.done.is_set():
-                raise DatabaseUnavailable(
-                    f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)"
-                )
+            if self.batch_wait:
+                self._cond.notify_all()  # a leader waiting for more may now have enough
+            while not job.done:
+                if not self._writing:
+                    batch = self._take()
+                    self._cond.release()
+                    try:
+                        self._commit(batch)
+                    finally:
+                        self._cond.acquire()
+                        for taken in batch:  # interrupted (not by an Exception): say so
+                            if not taken.done:
+                                taken.finish(error=DatabaseUnavailable("the write was cut off"))
+                        self._writing = 0
+                        self._cond.notify_all()
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0 and job in self._queue:
+                    self._queue.remove(job)
+                    raise DatabaseUnavailable(
+                        f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)"
+                    )
+                # Taken into a batch: its transaction is bounded by the same timeout.
+                self._cond.wait(left if left > 0 else self.timeout)
         if isinstance(job.error, DatabaseUnavailable):
             # One exception per waiter: threads must not share (and extend) one traceback.
             raise DatabaseUnavailable(str(job.error)) from job.error
@@ -107,60 +111,31 @@ class GroupCommit:
     def pending(self) -> tuple[int, int]:
         """Jobs waiting for their commit: (queued, in the batch being written)."""
         with self._cond:
-            return sum(not job.abandoned for job in self._queue), self._writing
+            return len(self._queue), self._writing
 
     def close(self, timeout: float | None = None) -> None:
-        """Finish every queued job, then stop the thread (a later submit starts a new one)."""
+        """Return once every queued job is written (each is written by a request thread)."""
         with self._cond:
-            thread, self._closing = self._thread, True
-            self._cond.notify_all()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        with self._cond:
-            self._closing = False
+            self._cond.wait_for(lambda: not self._queue and not self._writing, timeout)
 
-    def _run(self) -> None:
-        try:
-            while (batch := self._take()) is not None:
-                try:
-                    if batch:
-                        self._commit(batch)
-                except Exception as exc:  # never leave a waiter without an answer
-                    for job in batch:
-                        if not job.done.is_set():
-                            job.finish(error=exc)
-                finally:
-                    with self._cond:
-                        self._writing = 0
-        finally:
-            with self._cond:
-                if self._thread is threading.current_thread():  # it ended abnormally
-                    self._thread = None
-
-    def _take(self) -> list[Job] | None:
-        """The next batch, [] if every queued job was abandoned, None when the thread ends."""
-        with self._cond:
-            while not self._queue:
-                if self._closing or not self._cond.wait(IDLE_SECONDS) and not self._queue:
-                    self._thread = None
-                    return None
-            batch, rows, until = [], 0, None
-            while True:
-                while self._queue and (not batch or rows + self._queue[0].rows <= self.batch_size):
-                    job = self._queue.popleft()
-                    if not job.abandoned:
-                        batch.append(job)
-                        rows += job.rows
-                full = rows >= self.batch_size or bool(self._queue)
-                if full or not batch or not self.batch_wait or self._closing:
-                    break
-                until = until or time.monotonic() + self.batch_wait
-                left = until - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            self._writing = len(batch)
-            return batch
+    def _take(self) -> list[Job]:
+        """The next batch, in arrival order (called holding the lock, by the new leader)."""
+        batch, rows, until = [], 0, None
+        while True:
+            while self._queue and (not batch or rows + self._queue[0].rows <= self.batch_size):
+                job = self._queue.popleft()
+                batch.append(job)
+                rows += job.rows
+            if rows >= self.batch_size or self._queue or not self.batch_wait:
+                break
+            until = until or time.monotonic() + self.batch_wait
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            self._writing = len(batch)  # nobody else leads while this one waits for more
+            self._cond.wait(left)
+        self._writing = len(batch)
+        return batch
 
     def _commit(self, batch: list[Job]) -> None:
         try:
@@ -194,13 +169,5 @@ def _after_fork_in_child() -> None:
         writer._reset()
 
 
-def _at_exit() -> None:
-    # A worker that exits gracefully has answered every request, but a batch whose waiters
-    # timed out may still be running: let it end (it is bounded by the database timeouts).
-    for writer in list(_LIVE):
-        writer.close(timeout=2 * writer.timeout)
-
-
-# As the standard library's own pools do: a forked child starts afresh, an exit drains.
+# As the standard library's own pools do: a forked child starts afresh.
 os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_at_exit)
