@@ -10,6 +10,8 @@ writer's first batch waits in the database, and the test watches the reports que
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -356,3 +358,22 @@ def test_batch_settings_are_read_and_checked():
         with pytest.raises(SettingsError) as caught:
             Settings.from_env(env)
         assert sentence in str(caught.value)
+
+
+def test_sqlite_writers_take_turns_on_the_writers_lock(sqlite_url):
+    # What another worker holds while it writes: a write here waits for it, then goes at once.
+    store = Store.open(settings_for(sqlite_url))
+    lock = os.open(sqlite_url.removeprefix("sqlite:///") + "-writers.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = {}
+        thread = save_in_thread(store, bounce("waits-its-turn"), results)
+        thread.join(timeout=0.5)
+        assert thread.is_alive() and not results, "the write did not wait for the writers' lock"
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        thread.join(timeout=15)
+        assert results == {"waits-its-turn": Result.STORED}
+        assert message_ids(store) == {"waits-its-turn"}
+    finally:
+        os.close(lock)
+        store.close()
