@@ -28,8 +28,6 @@ MAX_TARGET_BYTES = 4094
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190
 
-_REASONS = {408: "Request Timeout", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
-
 
 class _Unreadable(io.RawIOBase):
     """``wsgi.input`` of a request whose body broke off or whose chunked framing is broken: the
@@ -156,9 +154,6 @@ class WsgiBridge:
         return headers, body
 
 
-_EMPTY = b""
-
-
 def _environ(scope) -> tuple[dict, int, int]:
     """The WSGI environ of an RSGI request (PEP 3333: strings carry bytes as latin-1), its
     number of header fields and the length of the longest."""
@@ -176,7 +171,7 @@ def _environ(scope) -> tuple[dict, int, int]:
         "REMOTE_ADDR": client_host.strip("[]"),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.scheme,
-        "wsgi.input": io.BytesIO(_EMPTY),
+        "wsgi.input": io.BytesIO(b""),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
@@ -186,6 +181,10 @@ def _environ(scope) -> tuple[dict, int, int]:
     for name, value in scope.headers.items():
         fields += 1
         longest = max(longest, len(name) + len(value) + 2)
+        if "_" in name:
+            # X_Forwarded_For would become the same key as the X-Forwarded-For a proxy appended
+            # to and shift the entries counted from the right (gunicorn drops these too).
+            continue
         key = name.upper().replace("-", "_")
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key

@@ -171,3 +171,15 @@ def test_production_refuses_a_weak_password_with_a_sentence_naming_the_rule(tmp_
     assert "SMSBOUNCE_API_PASSWORD" in result.stderr and "at least" in result.stderr
     assert password not in result.stderr, "the refused password is printed"
     assert "Traceback" not in result.stderr
+
+
+def test_a_header_name_with_an_underscore_is_not_taken_for_its_dashed_twin(served):
+    # X_Forwarded_For must not pass for, or join, the X-Forwarded-For a proxy appended to.
+    dashed = requests.get(served.url + "/healthz", headers={"X-Request-Id": "mine-1"}, timeout=10)
+    assert dashed.headers["X-Request-Id"] == "mine-1"
+    underscored = raw_request(
+        served.url,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX_Request_Id: mine-2\r\nConnection: close\r\n\r\n",
+    )
+    assert underscored.startswith(b"HTTP/1.1 200 "), underscored
+    assert b"mine-2" not in underscored
