@@ -44,7 +44,8 @@ def raw_request(url: str, data: bytes, timeout: float = 10) -> bytes:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def served(request, tmp_path_factory):
     """``smsbounce serve`` as operators run it (its own HTTP server in front), one per module
-    and database: what only the production server sees (framing, over-long lines)."""
+    and database: what only the production server sees (framing, over-long lines). A module's
+    ``SERVE_ENV`` adds to its environment."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('abuse') / 'buffer.db'}"
     else:
@@ -53,6 +54,7 @@ def served(request, tmp_path_factory):
         "SMSBOUNCE_DATABASE_URL": url,
         "SMSBOUNCE_API_USER": API_USER,
         "SMSBOUNCE_API_PASSWORD": API_PASSWORD,
+        **getattr(request.module, "SERVE_ENV", {}),
     }
     with ServeProcess(env, "--workers", "1") as server:
         server.auth = (API_USER, API_PASSWORD)

@@ -14,15 +14,12 @@ import socket
 import threading
 import time
 
-import pytest
 import requests
 
 from smsbounce import contracts
 from tests.buffer.abuse.conftest import raw_request
 from tests.buffer.ops_helpers import scrape, value
-from tests.conftest import API_PASSWORD, API_USER
 from tests.helpers import report_query
-from tests.serve_process import ServeProcess
 
 SLOW = 24  # sockets of each kind: many times the two request threads
 TIMEOUT = 1  # SMSBOUNCE_HEADER_TIMEOUT and SMSBOUNCE_BODY_TIMEOUT, seconds
@@ -32,23 +29,12 @@ BODY_HEAD = (
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def served(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'buffer.db'}"
-    else:
-        url = request.getfixturevalue("pg_server_url")
-    env = {
-        "SMSBOUNCE_DATABASE_URL": url,
-        "SMSBOUNCE_API_USER": API_USER,
-        "SMSBOUNCE_API_PASSWORD": API_PASSWORD,
-        "SMSBOUNCE_THREADS": "2",
-        "SMSBOUNCE_HEADER_TIMEOUT": str(TIMEOUT),
-        "SMSBOUNCE_BODY_TIMEOUT": str(TIMEOUT),
-    }
-    with ServeProcess(env, "--workers", "1") as server:
-        server.auth = (API_USER, API_PASSWORD)
-        yield server
+# The module's server (conftest's ``served``, on SQLite and PostgreSQL): two request threads.
+SERVE_ENV = {
+    "SMSBOUNCE_THREADS": "2",
+    "SMSBOUNCE_HEADER_TIMEOUT": str(TIMEOUT),
+    "SMSBOUNCE_BODY_TIMEOUT": str(TIMEOUT),
+}
 
 
 def _address(served) -> tuple[str, int]:
