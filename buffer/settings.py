@@ -63,8 +63,8 @@ class Settings:
     # Connections one worker may hold at once; None: one per thread (docs/operations.md,
     # "Scale out").
     db_pool_size: int | None = None
-    # Group commit (buffer/group_commit.py): most reports in one transaction, and how long the
-    # writer waits for more once it has some (0: only what is already waiting).
+    # Group commit (buffer/group_commit.py): most reports in one transaction, and how long a
+    # batch's leader waits for more once it has some (0: only what is already waiting).
     batch_size: int = 64
     batch_wait: float = 0.0
     provider_timezone: str = "UTC"
