@@ -141,7 +141,7 @@ class Store:
 
     def close(self) -> None:
         """Finish the writes queued, then close every pooled connection. The store stays
-        usable: the next write starts a writer again and the pool opens new connections."""
+        usable: the pool opens new connections for the next write."""
         self._writer.close()
         self.database.close_all()
 
