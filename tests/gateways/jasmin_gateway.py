@@ -17,13 +17,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 
 from .kannel_gateway import free_port
+from .waiting import get
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_VARIABLE = "SMSBOUNCE_TEST_JASMIN_PYTHON"
@@ -196,12 +195,7 @@ class Jasmin:
         return self.send_query(query)
 
     def send_query(self, query: str) -> tuple[int, str]:
-        url = f"http://127.0.0.1:{self.http}/send?{query}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        return get(f"http://127.0.0.1:{self.http}/send?{query}")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -11,9 +11,9 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from .waiting import get
 
 BINARIES = ("bearerbox", "smsbox")
 START_TIMEOUT = 20.0
@@ -132,8 +132,7 @@ class Kannel:
         deadline = time.monotonic() + START_TIMEOUT
         url = f"http://127.0.0.1:{self.admin}/status.txt?password=test"
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                status = answer.read().decode()
+            status = get(url)[1]
             if status.count("(online") >= len(LINKS):
                 return
             time.sleep(0.05)
@@ -145,12 +144,7 @@ class Kannel:
 
     def send(self, query: str) -> tuple[int, str]:
         """GET /cgi-bin/sendsms?<query> as given (already URL-encoded); (status, body)."""
-        url = f"http://127.0.0.1:{self.sendsms}/cgi-bin/sendsms?{query}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        return get(f"http://127.0.0.1:{self.sendsms}/cgi-bin/sendsms?{query}")
 
     def stop(self) -> None:
         for process in reversed(self._processes):

@@ -12,17 +12,14 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import quote
 
-import requests
-
 from tests.conftest import settings_for
-from tests.helpers import all_bounces
 
 from . import smsc as smpp
 from .jasmin_gateway import Jasmin
 from .recipes import recipe
 from .smsc import Rule, Smsc
 from .tap import Tap
-from .verdict import Case, Expected, Verdict, judge, own_id_of
+from .verdict import Case, Expected, Verdict, judge_buffers, own_id_of
 from .waiting import wait_until
 
 ACK = b"ACK/Jasmin"
@@ -169,23 +166,18 @@ def run_jasmin(directory, interpreter: str, smsc: Smsc, buffers: dict) -> dict[s
         jasmin.stop()
         for tap in taps.values():
             tap.stop()
-    verdicts = {}
-    with requests.Session() as session:
-        for name, server in buffers.items():
-            verdicts[name] = judge(
-                by_id[name],
-                taps[name].calls,
-                all_bounces(session, server),
-                smsc,
-                id_parameter="id",
-                taken=lambda call: 200 <= call.status < 300 and call.answer.strip() == ACK,
-            )
-            held = {e.message_id for e in server.store.quarantine.entries()}
-            unserved = {i for i, c in by_id[name].items() if not c.served}
-            if held != unserved:
-                verdicts[name].problems.append(
-                    f"quarantined {sorted(held)}, want {sorted(unserved)}"
-                )
+    verdicts = judge_buffers(
+        buffers,
+        by_id,
+        taps,
+        smsc,
+        taken=lambda call: 200 <= call.status < 300 and call.answer.strip() == ACK,
+    )
+    for name, server in buffers.items():
+        held = {e.message_id for e in server.store.quarantine.entries()}
+        unserved = {i for i, c in by_id[name].items() if not c.served}
+        if held != unserved:
+            verdicts[name].problems.append(f"quarantined {sorted(held)}, want {sorted(unserved)}")
     return verdicts
 
 

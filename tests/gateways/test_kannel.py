@@ -13,17 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-import requests
-
 from tests.conftest import settings_for
-from tests.helpers import all_bounces
 
 from . import smsc as smpp
 from .kannel_gateway import Kannel
 from .recipes import recipe
 from .smsc import Rule, Smsc
 from .tap import Tap
-from .verdict import Case, Expected, Verdict, judge, own_id_of
+from .verdict import Case, Expected, Verdict, judge_buffers, own_id_of
 from .waiting import wait_until
 
 RETRIES_EXCEEDED = "Kannel gave up after temporary SMSC errors (NACK/Retries Exceeded)"
@@ -223,18 +220,8 @@ def run_kannel(directory, smsc: Smsc, buffers: dict, kannel_recipe: KannelRecipe
         kannel.stop()
         for tap in taps.values():
             tap.stop()
-    verdicts = {}
-    with requests.Session() as session:
-        for name, server in buffers.items():
-            verdicts[name] = judge(
-                runs[name],
-                taps[name].calls,
-                all_bounces(session, server),
-                smsc,
-                id_parameter="id",
-                taken=lambda call: call.status in (200, 202),  # all smsbox retries on
-            )
-    return verdicts
+    # All smsbox retries on.
+    return judge_buffers(buffers, runs, taps, smsc, taken=lambda call: call.status in (200, 202))
 
 
 def test_every_kannel_failure_dlr_is_taken_and_served(

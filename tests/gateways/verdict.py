@@ -8,6 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+
+from tests.helpers import all_bounces
+
 from .smsc import Rule, Smsc
 from .tap import Call
 
@@ -147,3 +151,20 @@ def judge(
                 + "; ".join(f"{k} {got!r}, want {w!r}" for k, (got, w) in wrong.items())
             )
     return verdict
+
+
+def judge_buffers(buffers: dict, cases: dict, taps: dict, smsc: Smsc, *, taken) -> dict:
+    """Each buffer's ``judge``: its cases, the calls its tap saw, the bounces it serves (gateway
+    calls carry the message id as ``id``)."""
+    with requests.Session() as session:
+        return {
+            name: judge(
+                cases[name],
+                taps[name].calls,
+                all_bounces(session, server),
+                smsc,
+                id_parameter="id",
+                taken=taken,
+            )
+            for name, server in buffers.items()
+        }

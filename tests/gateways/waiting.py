@@ -1,8 +1,11 @@
-"""Polling, never sleeping as synchronisation: a gateway's calls arrive when they arrive."""
+"""Talking to a gateway: polling, never sleeping as synchronisation (its calls arrive when they
+arrive), and plain GETs of its send interface."""
 
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 
@@ -15,3 +18,12 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def get(url: str) -> tuple[int, str]:
+    """GET ``url`` exactly as given (its query already encoded); (status, body), errors too."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
