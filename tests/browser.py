@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.testenv import IN_CI
 
 NAMES = ("chromium", "chromium-browser", "google-chrome")
 # Without the background-networking flags Chromium keeps calling out of a closed network.

@@ -12,11 +12,7 @@ from smsbounce.buffer.app import create_app
 from smsbounce.buffer.settings import Settings
 from smsbounce.buffer.store import Store
 from smsbounce.plumbing.serving import LocalServer
-
-PG_URL_VARIABLE = "SMSBOUNCE_TEST_PG_URL"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-API_USER, API_PASSWORD = "marketing", "s3cret-for-tests"
+from tests.testenv import IN_CI, PG_URL_VARIABLE, settings_for
 
 
 def _pg_unavailable(reason: str):
@@ -74,12 +70,6 @@ def postgres_url(pg_server_url):
 def db_url(request):
     """Each database test runs once per backend, on an empty table."""
     return request.getfixturevalue(f"{request.param}_url")
-
-
-def settings_for(url: str, **overrides) -> Settings:
-    """Settings of a buffer under test: known credentials, no settle lag, short timeouts."""
-    defaults = dict(api_user=API_USER, api_password=API_PASSWORD, settle_lag=0.0, db_timeout=5.0)
-    return Settings(database_url=url, **{**defaults, **overrides})
 
 
 @pytest.fixture

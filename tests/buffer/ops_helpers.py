@@ -69,7 +69,7 @@ import uuid  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 from smsbounce.buffer import models  # noqa: E402
-from tests.conftest import PG_URL_VARIABLE  # noqa: E402
+from tests.testenv import PG_URL_VARIABLE  # noqa: E402
 
 FRESH_BACKENDS = ["sqlite", "postgres"]
 
@@ -195,7 +195,7 @@ def make_screenshot(path: str) -> None:
     from smsbounce.buffer.app import create_app
     from smsbounce.buffer.store import Store
     from smsbounce.plumbing.serving import LocalServer
-    from tests.conftest import settings_for
+    from tests.testenv import settings_for
 
     with _tempfile.TemporaryDirectory() as folder:
         settings = settings_for(f"sqlite:///{folder}/status.db")

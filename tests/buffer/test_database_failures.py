@@ -11,8 +11,8 @@ import requests
 
 from smsbounce.buffer.app import create_app
 from smsbounce.plumbing.serving import LocalServer
-from tests.conftest import API_PASSWORD, API_USER, settings_for
 from tests.helpers import TcpProxy, all_bounces, assert_json_error, ingest, report_query
+from tests.testenv import API_PASSWORD, API_USER, settings_for
 
 
 def deliver(server, message_id):

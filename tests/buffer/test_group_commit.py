@@ -24,8 +24,8 @@ from smsbounce.buffer.reports import Outcome, Report, Result
 from smsbounce.buffer.settings import Settings, SettingsError
 from smsbounce.buffer.store import Store
 from tests.buffer.ops_helpers import message_ids, scrape, value
-from tests.conftest import settings_for
 from tests.helpers import all_bounces, assert_json_error, hold_write_lock, report_query
+from tests.testenv import settings_for
 
 TEMPORARY, PERMANENT = "0xDBF3 retrying", "0x4503 out of coverage"
 # A Kannel receipt naming a sender id where the recipient belongs: quarantined (issue 11).

@@ -8,9 +8,9 @@ import requests
 from smsbounce.buffer.app import create_app
 from smsbounce.plumbing.serving import LocalServer
 from tests.buffer.ops_helpers import scrape, value
-from tests.conftest import settings_for
 from tests.helpers import assert_json_error, ingest, report_query, send
 from tests.serve_process import ServeProcess
+from tests.testenv import settings_for
 
 TOKEN = "metrics-token-0123456789"
 

@@ -18,9 +18,9 @@ from tests.buffer.ops_helpers import (
     legacy_table,
     message_ids,
 )
-from tests.conftest import settings_for
 from tests.helpers import assert_json_error, send
 from tests.serve_process import SMSBOUNCE, ServeProcess
+from tests.testenv import settings_for
 
 
 @pytest.fixture(params=FRESH_BACKENDS)

@@ -17,9 +17,9 @@ import requests
 from smsbounce import contracts
 from smsbounce.buffer import retention
 from smsbounce.buffer.models import QuarantinedReport, bind
-from tests.conftest import settings_for
 from tests.helpers import all_bounces, assert_json_error
 from tests.serve_process import SMSBOUNCE
+from tests.testenv import settings_for
 
 PROFILES = Path(__file__).resolve().parents[2] / "buffer" / "providers" / "profiles"
 DAY = 86_400 * 1_000_000

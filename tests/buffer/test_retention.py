@@ -15,9 +15,9 @@ from smsbounce.buffer import retention
 from smsbounce.buffer.settings import Settings, SettingsError
 from smsbounce.buffer.store import Store
 from tests.buffer.ops_helpers import insert_bounces, message_ids
-from tests.conftest import settings_for
 from tests.helpers import all_bounces, send, wait_for_lock_waiter
 from tests.serve_process import SMSBOUNCE, ServeProcess
+from tests.testenv import settings_for
 
 DAY = 86_400 * 1_000_000
 NOW = int(datetime(2026, 3, 1, tzinfo=timezone.utc).timestamp()) * 1_000_000

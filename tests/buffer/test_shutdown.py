@@ -9,9 +9,9 @@ import requests
 
 from smsbounce.buffer.store import Store
 from tests.buffer.ops_helpers import message_ids
-from tests.conftest import settings_for
 from tests.helpers import hold_write_lock, report_query, wait_for_lock_waiter
 from tests.serve_process import ServeProcess
+from tests.testenv import settings_for
 
 
 def test_sigterm_lets_the_report_in_flight_finish_and_be_stored(db_url):

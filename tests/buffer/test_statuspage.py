@@ -9,8 +9,8 @@ from smsbounce.buffer import migrations
 from smsbounce.buffer.app import create_app
 from smsbounce.plumbing.serving import LocalServer
 from tests.buffer.ops_helpers import browse, fill_for_status_page, visible_text
-from tests.conftest import settings_for
 from tests.helpers import assert_json_error
+from tests.testenv import settings_for
 
 NUMBERS = ("+4915112345678", "+4917098765432", "+4915255501234", "+4915112340000")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.testenv import IN_CI
 
 from . import jasmin_gateway, kannel_gateway
 

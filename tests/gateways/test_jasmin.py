@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import quote
 
-from tests.conftest import settings_for
+from tests.testenv import settings_for
 
 from . import smsc as smpp
 from .jasmin_gateway import Jasmin

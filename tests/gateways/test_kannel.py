@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from tests.conftest import settings_for
+from tests.testenv import settings_for
 
 from . import smsc as smpp
 from .kannel_gateway import Kannel

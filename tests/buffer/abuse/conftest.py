@@ -9,8 +9,8 @@ import socket
 import pytest
 import requests
 
-from tests.conftest import API_PASSWORD, API_USER
 from tests.serve_process import ServeProcess
+from tests.testenv import API_PASSWORD, API_USER
 
 ANSWERS: list[int] = []
 

@@ -11,9 +11,9 @@ import requests
 import smsbounce.simulators.marketing.poller as poller_module
 from smsbounce.simulators.marketing.poller import Poller
 from smsbounce.simulators.marketing.windows import parse_stamp, whole_second
-from tests.conftest import settings_for
 from tests.helpers import FakeClock, send
 from tests.simulators.marketing.helpers import MARKETING, StatusServer, item, page
+from tests.testenv import settings_for
 
 STATUS = "/api/v1/notifications/get"
 DBF3 = "0xDBF3 Message 1 of the order {id} at destination of +4915112345678 is being retried"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import settings_for
 from tests.simulators.verify.helpers import SMALL_PAGE
+from tests.testenv import settings_for
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from bottle import Bottle
 
 from smsbounce.cpi_proxy.app import create_app as create_proxy
 from smsbounce.plumbing.serving import LocalServer
-from tests.conftest import API_PASSWORD, API_USER, settings_for
 from tests.cpi_proxy.helpers import MARKETING, proxy_settings
 from tests.helpers import INGEST, all_bounces, send
 from tests.simulators.verify.broken_servers import PASSWORD, USER, ReferenceServer
 from tests.simulators.verify.helpers import SMALL_PAGE, SMALL_VOLUME, verify_cli
+from tests.testenv import API_PASSWORD, API_USER, settings_for
 
 STATUS = "/api/v1/notifications/get"
 
