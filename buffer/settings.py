@@ -19,7 +19,7 @@ from smsbounce.plumbing.env import Env, SettingsError
 from smsbounce.plumbing.web import weak_password
 
 from . import cloudfoundry
-from .reports import StatusTable
+from .providers.di import StatusTable
 
 DEFAULT_DATABASE_URL = "sqlite:///smsbounce.db"
 DEFAULT_API_USER = "marketing"

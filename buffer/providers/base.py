@@ -9,19 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from smsbounce.contracts.wire import (
-    MESSAGE_ID_MAX,
-    RECIPIENT_MAX,
-    STATUS_CODE_MAX,
-    STATUS_TEXT_MAX,
-    format_utc,
-)
+from ..reports import Outcome, Rejected, Report, Unreadable
 
-from ..errors import InvalidParameter
-from ..reports import Outcome, Report, clean_text
+__all__ = ["Answer", "Deferred", "Incoming", "Profile", "Quarantined", "Rejected", "Unreadable"]
 
 _REQUIRED = object()
 
@@ -89,17 +81,6 @@ class Answer:
     body: str | None = None  # None: the buffer's JSON result
 
 
-class Rejected(InvalidParameter):
-    """One report of a request could not be taken; ``parameter`` names the field."""
-
-
-class Unreadable(Rejected):
-    """A field in a shape the mapping cannot read, though a provider may well send it so (no
-    recipient, a channel address, a time in another format): of a bounce, it is quarantined,
-    not refused (docs/spec.md §4). A value no provider sends — digits outside ASCII, a time no
-    report can have — stays a plain ``Rejected``."""
-
-
 @dataclass(frozen=True)
 class Quarantined:
     """A bounce — a message id and a failure state — with a field the mapping could not read
@@ -139,66 +120,3 @@ class Profile:
     def describe(self) -> dict[str, Any]:
         """What ``smsbounce providers list`` shows."""
         return {"name": self.name, "description": self.description, "methods": list(self.methods)}
-
-
-def make_report(
-    *,
-    message_id: str | None,
-    recipient: str | None,
-    event_time: datetime,
-    code: str,
-    text: str,
-    outcome: Outcome,
-    names: Mapping[str, str],
-    raw: str | None = None,
-    arrival_time: bool = False,
-) -> Report:
-    """Build a Report from normalised values, enforcing the record's limits (docs/spec.md §2.2, §3).
-
-    ``names`` maps ``messageId``/``recipient`` to the provider's own parameter names, so an error
-    names what the provider actually sent.
-    """
-    message_id = checked_message_id(message_id, names["messageId"])
-    recipient = checked_recipient(recipient, names["recipient"])
-    return Report(
-        message_id,
-        recipient,
-        clean_text(code)[:STATUS_CODE_MAX],
-        reason_text(text, code),
-        outcome,
-        format_utc(event_time),
-        raw,
-        arrival_time,
-    )
-
-
-def reason_text(text: str, code: str) -> str:
-    """Marketing's statusText: free text cleaned (``clean_text``), cut to the record's limit;
-    the code when there is no text at all."""
-    return clean_text(text)[:STATUS_TEXT_MAX] or clean_text(code)[:STATUS_CODE_MAX]
-
-
-def checked_message_id(message_id: str | None, name: str) -> str:
-    """The message id, stripped; Rejected naming ``name`` unless it can be the record's key."""
-    message_id = (message_id or "").strip()
-    if not message_id:
-        raise Rejected(name, f"{name} is required")
-    if len(message_id) > MESSAGE_ID_MAX or not message_id.isprintable() or " " in message_id:
-        raise Rejected(
-            name, f"{name} must be 1 to {MESSAGE_ID_MAX} printable characters without spaces"
-        )
-    return message_id
-
-
-def checked_recipient(recipient: str | None, name: str) -> str:
-    recipient = (recipient or "").strip()
-    if not recipient:
-        raise Unreadable(name, f"{name} is missing: the report carries no recipient")
-    digits = recipient.removeprefix("+")
-    problem = f"{name} must be a phone number: an optional + and digits"
-    # ASCII digits only: str.isdigit() also takes ٤ and ², which no network dials.
-    if digits.isdigit() and not digits.isascii():
-        raise Rejected(name, problem)
-    if not (digits.isascii() and digits.isdigit()) or len(recipient) > RECIPIENT_MAX:
-        raise Unreadable(name, problem)  # a sender id, a channel address (whatsapp:+1…), …
-    return recipient

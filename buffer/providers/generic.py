@@ -26,18 +26,18 @@ from zoneinfo import ZoneInfo
 from smsbounce import contracts
 
 from ..errors import InvalidParameter
-from ..reports import Outcome, Report, format_utc, in_utc
-from .base import (
-    Answer,
-    Incoming,
-    Profile,
-    Quarantined,
+from ..reports import (
+    Outcome,
     Rejected,
+    Report,
     Unreadable,
     checked_message_id,
+    format_utc,
+    in_utc,
     make_report,
     reason_text,
 )
+from .base import Answer, Incoming, Profile, Quarantined
 
 log = logging.getLogger("smsbounce.buffer")
 

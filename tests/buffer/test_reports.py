@@ -5,12 +5,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from smsbounce.buffer.providers.di import map_di_report
 from smsbounce.buffer.reports import (
     InvalidParameter,
     Outcome,
     clean_text,
     in_utc,
-    map_di_report,
     to_status_item,
 )
 from smsbounce.buffer.settings import load_status_table
@@ -83,10 +83,11 @@ def test_long_status_text_is_truncated_not_rejected():
 
 
 def test_plus_restored_only_where_it_was_lost():
+    # The text is then cleaned as every provider's is (runs of white space become one space).
     kept = map_di_report(report(msisdn="+49151", status="0x4503 to  49151 failed"), DI, UTC)
-    assert (kept.recipient, kept.status_text) == ("+49151", "to  49151 failed")
+    assert (kept.recipient, kept.status_text) == ("+49151", "to 49151 failed")
     lost = map_di_report(report(msisdn=" 49151", status="0x4503 to  49151 and  491510"), DI, UTC)
-    assert (lost.recipient, lost.status_text) == ("+49151", "to +49151 and  491510")
+    assert (lost.recipient, lost.status_text) == ("+49151", "to +49151 and 491510")
 
 
 def test_national_number_without_plus_is_kept_as_sent():
@@ -260,3 +261,33 @@ def test_every_day_month_and_time_of_a_grid_reads_as_strptime_read_it():
         except InvalidParameter:
             got = None
         assert got == _strptime_timestamp(date, time), (date, time)
+
+
+@pytest.mark.parametrize(
+    ("message_id", "accepted"),
+    [("café1", True), ("Ωmega-7", True), ("caf é", False), ("x" * 65, False)],
+    ids=["non-ascii", "greek", "space", "too-long"],
+)
+def test_di_and_every_other_profile_share_the_message_id_rule(message_id, accepted):
+    from smsbounce.buffer.providers import Incoming, load_profiles
+    from smsbounce.buffer.reports import Rejected, Report
+    from smsbounce.buffer.settings import Settings
+
+    profiles = load_profiles(Settings())
+    di_query = report(orderid=message_id)
+    vonage_query = {
+        "messageid": message_id,
+        "msisdn": "4915112345678",
+        "scts": "2602011015",
+        "status": "failed",
+        "err-code": "2",
+    }
+    [di] = profiles["di"].parse(Incoming(method="GET", url="", query=di_query))
+    [vonage] = profiles["vonage"].parse(Incoming(method="GET", url="", query=vonage_query))
+    if accepted:
+        assert isinstance(di, Report) and isinstance(vonage, Report)
+        assert di.message_id == vonage.message_id == message_id
+    else:
+        assert isinstance(di, Rejected) and isinstance(vonage, Rejected)
+        # The same rule, in the same words, each naming its provider's own parameter.
+        assert str(di).replace("orderID", "ID") == str(vonage).replace("messageId", "ID")
