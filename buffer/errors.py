@@ -11,13 +11,12 @@ from smsbounce.plumbing.web import (
     HttpError,
     MethodNotAllowed,
     NotFound,
-    Unauthorized,
     json_response,
     router_error_handler,
 )
 
 RETRY_AFTER_SECONDS = 30
-WWW_AUTHENTICATE = 'Basic realm="smsbounce", charset="UTF-8"'
+REALM = "smsbounce"  # of the Marketing user's basic authentication
 
 log = logging.getLogger("smsbounce.buffer")
 
@@ -28,12 +27,12 @@ __all__ = [
     "HttpError",
     "InvalidParameter",
     "MethodNotAllowed",
+    "REALM",
     "QueryTooLong",
     "UnknownProvider",
     "UnknownToken",
     "UnreadableBody",
     "UnsupportedMediaType",
-    "credentials_required",
     "router_error",
 ]
 
@@ -95,12 +94,6 @@ class DatabaseUnavailable(HttpError):
             "the database is unavailable; nothing was stored, retry later",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-
-
-def credentials_required() -> Unauthorized:
-    return Unauthorized(
-        "valid credentials are required", headers={"WWW-Authenticate": WWW_AUTHENTICATE}
-    )
 
 
 router_error = router_error_handler(

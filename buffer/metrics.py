@@ -19,11 +19,9 @@ from prometheus_client import (
     multiprocess,
 )
 
-from .errors import UnknownProvider
-from .providers import Rejected
-from .reports import Outcome, Result
+from .reports import Result
+from .verdicts import Taken
 
-IGNORED_BY_OUTCOME = {Outcome.DELIVERED: "success", Outcome.INTERMEDIATE: "intermediate"}
 # Every label takes its value from a closed set, so no client can invent series: the route's rule
 # or "unmatched", a configured provider or "unknown", these methods or "other" (RFC 9110's).
 METHODS = frozenset(
@@ -117,6 +115,14 @@ class Metrics:
             multiprocess_mode="livemostrecent",
             registry=registry,
         )
+        self._by_result = {
+            Result.STORED: self.stored,
+            Result.QUARANTINED: self.quarantined,
+            Result.DUPLICATE: self.ignored,
+            Result.STALE: self.ignored,
+            Result.ACKNOWLEDGED: self.ignored,
+            Result.REJECTED: self.rejected,
+        }
         # Each labelled series by (metric, label values): prometheus_client's labels() checks
         # and locks on every call. Every label value comes from a closed set, so this stays
         # small.
@@ -142,42 +148,14 @@ class Metrics:
         if environ.get("smsbounce.database_error"):
             self._of(self.database_errors, "request").inc()
 
-    def count_ingest(self, taken) -> None:
-        """Count one ingest request from what became of it (``ingest.Taken``): every report it
-        carried is received, then stored, ignored or rejected with the error's reason."""
+    def count(self, taken: Taken) -> None:
+        """Count one ingest request from its verdicts: every report it carried is received,
+        then stored or quarantined by type, ignored or rejected by reason."""
         provider = taken.provider
-        self._of(self.received, provider).inc(len(taken.items) or 1)
-        if taken.error is not None:
-            for item in taken.items or [None]:
-                self._reject(
-                    provider, "invalid" if isinstance(item, Rejected) else taken.error.reason
-                )
-            return
-        for item, result in zip(taken.items, taken.results, strict=True):
-            if result is None:
-                self._reject(provider, "invalid")
-            elif result is Result.STORED:
-                self._of(self.stored, provider, item.outcome.value).inc()
-                self.on_outcome(f"stored:{item.outcome.value}")
-            elif result is Result.QUARANTINED:
-                self._of(self.quarantined, provider, item.outcome.value).inc()
-                self.on_outcome(f"quarantined:{item.outcome.value}")
-            else:
-                reason = (
-                    result.value
-                    if result in (Result.DUPLICATE, Result.STALE)
-                    else IGNORED_BY_OUTCOME[item.outcome]
-                )
-                self._of(self.ignored, provider, reason).inc()
-                self.on_outcome(f"ignored:{reason}")
-
-    def count_unknown_provider(self) -> None:
-        # Not labelled with the name: a caller must not be able to invent metric series.
-        self._of(self.rejected, "unknown", UnknownProvider.reason).inc()
-
-    def _reject(self, provider: str, reason: str) -> None:
-        self._of(self.rejected, provider, reason).inc()
-        self.on_outcome(f"rejected:{reason}")
+        self._of(self.received, provider).inc(len(taken.verdicts))
+        for verdict in taken.verdicts:
+            self._of(self._by_result[verdict.result], provider, verdict.reason).inc()
+            self.on_outcome(verdict.counted)
 
     def _of(self, metric, *values: str):
         """``metric.labels(*values)``, made once per series."""

@@ -1,4 +1,5 @@
-"""The raw record kept with every stored or quarantined report, and the request it stands for.
+"""Requests as received (``RawRequest``, what every source hands the door, ``intake``), and the
+raw record kept with every stored or quarantined report, from which its request is rebuilt.
 
 The record is the request as received — method, query string and body byte for byte (the
 capability token taken out; a batch keeps only the report's own JSON) — so ``smsbounce replay``
@@ -10,14 +11,32 @@ are not in them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
 from .providers import Incoming, Profile
-from .request_params import parse_pairs, parse_query, to_params
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 VERSION = 2
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """A request as received. ``query_string`` is the WSGI one (the bytes read as latin-1);
+    ``token`` a capability given in the path; ``url`` and ``headers`` may be functions, called
+    only when a profile asks (a signature check)."""
+
+    method: str
+    query_string: str = ""
+    content_type: str = ""
+    body: bytes = b""
+    token: str | None = None
+    url: str | Callable[[], str] = ""
+    headers: Mapping[str, str] | Callable[[], Mapping[str, str]] = field(default_factory=dict)
 
 
 class UnreadableRecord(ValueError):
@@ -55,9 +74,9 @@ def record(incoming: Incoming, report: str | None = None) -> str:
     return json.dumps(document)
 
 
-def incoming_from(raw: str | None, profile: Profile) -> Incoming:
-    """The request a record stands for, as ``profile`` reads it (no signature is checked
-    again: the report was authenticated when it arrived)."""
+def request_from(raw: str | None, profile: Profile) -> RawRequest:
+    """The request a record stands for, to pass the door again (``intake``) as ``profile``'s.
+    A batch report's record becomes a batch holding just that report."""
     if not raw:
         raise UnreadableRecord("no raw request was kept")
     try:
@@ -68,38 +87,31 @@ def incoming_from(raw: str | None, profile: Profile) -> Incoming:
         raise UnreadableRecord("the raw record is not a JSON object")
     if document.get("v") != VERSION:
         return _legacy(document, profile)
-    free_text = profile.free_text
-    query = parse_query(document.get("query", ""), free_text)
-    form: dict[str, str] = {}
-    body = None
-    raw_form: tuple = ()
+    method, query = document.get("method", "GET"), document.get("query", "")
     if "report" in document:
-        body = _batch_of(document["report"], profile)
-    elif "body" in document:
-        data = document["body"].encode("latin-1")
-        if document.get("contentType", "").startswith("application/json"):
-            body = json.loads(data.decode("utf-8"))
-        else:
-            raw_form = tuple(parse_pairs(data, 10_000, "form body", free_text))
-            form = to_params(list(raw_form))
-    return Incoming(
-        method=document.get("method", "GET"),
-        url="",
-        query=query,
-        form=form,
-        json=body,
-        raw_form=raw_form,
-        raw_query=document.get("query", ""),
-        raw_body=document.get("body", "").encode("latin-1"),
+        return _json_request(method, query, _batch_of(document["report"], profile))
+    return RawRequest(
+        method=method,
+        query_string=query,
         content_type=document.get("contentType", ""),
+        body=document.get("body", "").encode("latin-1"),
     )
 
 
-def _legacy(fields: Mapping, profile: Profile) -> Incoming:
-    """A record of an earlier release: the report's fields (form/query) or JSON object."""
-    values = {str(k).lower(): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
-    body = _batch_of(dict(fields), profile) if profile.batch else dict(fields)
-    return Incoming(method="GET", url="", query=values, form=values, json=body)
+def _legacy(fields: Mapping, profile: Profile) -> RawRequest:
+    """A record of an earlier release: the report's own fields. A JSON report comes back as
+    its JSON body; a flat one as the query string it came in (GET) or its form (POST)."""
+    if profile.batch or not all(isinstance(v, str) for v in fields.values()):
+        return _json_request("POST", "", _batch_of(dict(fields), profile))
+    encoded = urlencode(list(fields.items()))
+    if "POST" in profile.methods:
+        return RawRequest(method="POST", content_type=FORM, body=encoded.encode())
+    return RawRequest(method="GET", query_string=encoded)
+
+
+def _json_request(method: str, query: str, document: Any) -> RawRequest:
+    body = json.dumps(document).encode()
+    return RawRequest(method=method, query_string=query, content_type=JSON, body=body)
 
 
 def _batch_of(report: Any, profile: Profile) -> Any:

@@ -19,9 +19,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from .providers import Profile, Quarantined, Rejected
-from .raw_requests import UnreadableRecord, incoming_from
-from .reports import InvalidParameter, Report, to_status_item
+from .intake import Intake
+from .providers import Profile
+from .raw_requests import UnreadableRecord, request_from
+from .reports import Report, Result, to_status_item
 
 SERVED_FIELDS = ("recipient", "statusCode", "statusText", "type", "timestamp")
 
@@ -54,17 +55,21 @@ def replay_quarantine(entries, profiles: Mapping[str, Profile]) -> list[Replayed
     for entry in entries:
         source = f"quarantine #{entry.id}"
         base = dict(provider=entry.provider, message_id=entry.message_id, entry_id=entry.id)
-        item, problem = _map(entry.raw_request, entry.message_id, profiles.get(entry.provider))
+        verdict, problem = _map(entry.raw_request, entry.message_id, profiles.get(entry.provider))
         if problem:
             done.append(Replayed(source, verdict=UNREADABLE, detail=problem, **base))
-        elif isinstance(item, Quarantined):
-            done.append(Replayed(source, verdict=HELD, detail=item.reason, **base))
-        elif isinstance(item, Rejected):
-            done.append(Replayed(source, verdict=HELD, detail=f"rejected: {item}", **base))
-        elif item.is_bounce:
-            done.append(Replayed(source, verdict=STORED, detail=_json(item), report=item, **base))
+        elif verdict.result is Result.QUARANTINED:
+            done.append(Replayed(source, verdict=HELD, detail=verdict.report.reason, **base))
+        elif verdict.result is Result.REJECTED:
+            detail = f"rejected: {verdict.error}"
+            done.append(Replayed(source, verdict=HELD, detail=detail, **base))
+        elif verdict.result is Result.STORED:
+            report = verdict.report
+            done.append(
+                Replayed(source, verdict=STORED, detail=_json(report), report=report, **base)
+            )
         else:
-            detail = f"not a bounce under this mapping ({item.outcome.value})"
+            detail = f"not a bounce under this mapping ({verdict.report.outcome.value})"
             done.append(Replayed(source, verdict=RELEASED, detail=detail, **base))
     return done
 
@@ -74,16 +79,21 @@ def replay_stored(rows, profiles: Mapping[str, Profile]) -> list[Replayed]:
     done = []
     for row in rows:
         base = dict(provider=row.provider, message_id=row.message_id)
-        item, problem = _map(row.raw_report, row.message_id, profiles.get(row.provider))
+        verdict, problem = _map(row.raw_report, row.message_id, profiles.get(row.provider))
         if problem:
             done.append(Replayed("stored", verdict=UNREADABLE, detail=problem, **base))
             continue
-        if isinstance(item, (Quarantined, Rejected)):
-            why = item.reason if isinstance(item, Quarantined) else f"rejected: {item}"
+        if verdict.result in (Result.QUARANTINED, Result.REJECTED):
+            why = (
+                verdict.report.reason
+                if verdict.result is Result.QUARANTINED
+                else f"rejected: {verdict.error}"
+            )
             detail = f"would not be stored now: {why}"
             done.append(Replayed("stored", verdict=KEPT, detail=detail, **base))
             continue
-        if not item.is_bounce:
+        item = verdict.report
+        if verdict.result is not Result.STORED:
             detail = f"would not be a bounce now ({item.outcome.value})"
             done.append(Replayed("stored", verdict=KEPT, detail=detail, **base))
             continue
@@ -118,22 +128,24 @@ def apply(store, replayed: list[Replayed], raw_of: Mapping[tuple[str, str], str 
     store.quarantine.release(released)
 
 
+# Through the same door as a live request; no signature is checked again (the report was
+# authenticated when it arrived) and nothing is written until ``apply``.
+_DOOR = Intake(check_signatures=False)
+
+
 def _map(raw: str | None, message_id: str, profile: Profile | None):
-    """(the item for ``message_id``, None) or (None, why it cannot be mapped)."""
+    """(the verdict on ``message_id``'s report, None) or (None, why it cannot be mapped)."""
     if profile is None:
         return None, "no profile of that name is loaded"
     try:
-        incoming = incoming_from(raw, profile)
-        items = profile.parse(incoming)
+        taken = _DOOR.take(profile, request_from(raw, profile))
     except UnreadableRecord as exc:
         return None, str(exc)
-    except InvalidParameter as exc:
-        return None, f"rejected: {exc}"
-    for item in items:
-        if getattr(item, "message_id", None) == message_id:
-            return item, None
-    if len(items) == 1:
-        return items[0], None  # e.g. rejected before its message id was read
+    for verdict in taken.verdicts:
+        if verdict.message_id == message_id:
+            return verdict, None
+    if len(taken.verdicts) == 1:
+        return taken.verdicts[0], None  # e.g. rejected before its message id was read
     return None, "the record holds no report for this message id"
 
 

@@ -55,6 +55,7 @@ class Result(str, Enum):
     # A bounce with a field the mapping could not read: kept with its request, not served
     # until ``smsbounce replay`` maps it (docs/spec.md §4).
     QUARANTINED = "quarantined"
+    REJECTED = "rejected"  # not taken: its error says why
 
     @property
     def answer(self) -> str:

@@ -106,7 +106,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from ``SMSBOUNCE_*`` variables (docs/configuration.md)."""
+        """Build settings from ``SMSBOUNCE_*`` variables (docs/configuration.md); an unset one
+        takes the field's default above, written only there."""
         env = _Env(environ)
         password = env.text("SMSBOUNCE_API_PASSWORD")
         generated = password is None
@@ -121,36 +122,42 @@ class Settings:
             password_generated=generated,
             ingest_tokens=env.tokens("SMSBOUNCE_INGEST_TOKENS"),
             enable_clear=env.flag("SMSBOUNCE_ENABLE_CLEAR"),
-            environment=env.choice("SMSBOUNCE_ENVIRONMENT", ENVIRONMENTS, "production"),
-            page_size=env.integer("SMSBOUNCE_PAGE_SIZE", 100, low=1, high=1000),
-            max_window_days=env.integer("SMSBOUNCE_MAX_WINDOW_DAYS", 366, low=1, high=3660),
-            settle_lag=env.number("SMSBOUNCE_SETTLE_LAG", 30.0, low=0, high=3600),
-            db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", 10.0, low=0.1, high=600),
-            db_pool_size=env.integer("SMSBOUNCE_DB_POOL_SIZE", None, low=1, high=256),
-            batch_size=env.integer("SMSBOUNCE_BATCH_SIZE", 64, low=1, high=1000),
-            batch_wait=env.number("SMSBOUNCE_BATCH_WAIT", 0.0, low=0, high=1),
-            provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", "UTC"),
+            environment=env.choice("SMSBOUNCE_ENVIRONMENT", ENVIRONMENTS, cls.environment),
+            page_size=env.integer("SMSBOUNCE_PAGE_SIZE", cls.page_size, low=1, high=1000),
+            max_window_days=env.integer(
+                "SMSBOUNCE_MAX_WINDOW_DAYS", cls.max_window_days, low=1, high=3660
+            ),
+            settle_lag=env.number("SMSBOUNCE_SETTLE_LAG", cls.settle_lag, low=0, high=3600),
+            db_timeout=env.number("SMSBOUNCE_DB_TIMEOUT", cls.db_timeout, low=0.1, high=600),
+            db_pool_size=env.integer("SMSBOUNCE_DB_POOL_SIZE", cls.db_pool_size, low=1, high=256),
+            batch_size=env.integer("SMSBOUNCE_BATCH_SIZE", cls.batch_size, low=1, high=1000),
+            batch_wait=env.number("SMSBOUNCE_BATCH_WAIT", cls.batch_wait, low=0, high=1),
+            provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", cls.provider_timezone),
             status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
             provider_files=env.items("SMSBOUNCE_PROVIDER_FILES"),
             twilio_auth_token=env.text("SMSBOUNCE_TWILIO_AUTH_TOKEN"),
             public_url=(env.url("SMSBOUNCE_PUBLIC_URL") or "").rstrip("/") or None,
             # On Cloud Foundry the router reaches the app on the container's interface.
-            host=env.text("SMSBOUNCE_HOST") or ("0.0.0.0" if on_cf else "127.0.0.1"),  # noqa: S104
-            port=env.integer("PORT", 8080, low=0, high=65535),
-            workers=env.integer("SMSBOUNCE_WORKERS", 2, low=1, high=64),
-            threads=env.integer("SMSBOUNCE_THREADS", 8, low=1, high=256),
-            header_timeout=env.number("SMSBOUNCE_HEADER_TIMEOUT", 10.0, low=1, high=60),
-            body_timeout=env.number("SMSBOUNCE_BODY_TIMEOUT", 10.0, low=1, high=600),
+            host=env.text("SMSBOUNCE_HOST") or ("0.0.0.0" if on_cf else cls.host),  # noqa: S104
+            port=env.integer("PORT", cls.port, low=0, high=65535),
+            workers=env.integer("SMSBOUNCE_WORKERS", cls.workers, low=1, high=64),
+            threads=env.integer("SMSBOUNCE_THREADS", cls.threads, low=1, high=256),
+            header_timeout=env.number(
+                "SMSBOUNCE_HEADER_TIMEOUT", cls.header_timeout, low=1, high=60
+            ),
+            body_timeout=env.number("SMSBOUNCE_BODY_TIMEOUT", cls.body_timeout, low=1, high=600),
             log_phone_numbers=env.flag("SMSBOUNCE_LOG_PHONE_NUMBERS"),
             metrics_dir=env.text("PROMETHEUS_MULTIPROC_DIR"),
             retention_days=env.optional_number(
                 "SMSBOUNCE_RETENTION_DAYS", low=1, high=36600, unit="days"
             ),
-            purge_interval=env.number("SMSBOUNCE_PURGE_INTERVAL", 0.0, low=0, high=7 * 86400),
-            migrate_on_start=env.flag("SMSBOUNCE_MIGRATE_ON_START", default=True),
+            purge_interval=env.number(
+                "SMSBOUNCE_PURGE_INTERVAL", cls.purge_interval, low=0, high=7 * 86400
+            ),
+            migrate_on_start=env.flag("SMSBOUNCE_MIGRATE_ON_START", default=cls.migrate_on_start),
             on_cloud_foundry=on_cf,
             forwarded_hops=env.integer(
-                "SMSBOUNCE_FORWARDED_HOPS", 1 if on_cf else 0, low=0, high=10
+                "SMSBOUNCE_FORWARDED_HOPS", 1 if on_cf else cls.forwarded_hops, low=0, high=10
             ),
         )
         settings.check_consistency()

@@ -15,24 +15,10 @@ from bottle import SimpleTemplate
 from . import migrations
 from .db import DatabaseUnavailable, is_sqlite
 from .logs import mask_number, mask_numbers
+from .verdicts import LABELS
 
 LATEST_COUNT = 20
 QUARANTINE_SHOWN = 10
-# Rows of the outcome table, in this order; outcomes seen that are not listed come after.
-OUTCOMES = (
-    ("stored:Permanent", "Stored — hard bounce (Permanent)"),
-    ("stored:Temporary", "Stored — soft bounce (Temporary)"),
-    ("quarantined:Permanent", "Quarantined — hard bounce with an unreadable field"),
-    ("quarantined:Temporary", "Quarantined — soft bounce with an unreadable field"),
-    ("ignored:success", "Acknowledged — delivered"),
-    ("ignored:intermediate", "Acknowledged — in progress"),
-    ("ignored:duplicate", "Ignored — duplicate"),
-    ("ignored:stale", "Ignored — weaker or older than stored"),
-    ("rejected:invalid", "Rejected — invalid report"),
-    ("rejected:token", "Rejected — wrong or missing token"),
-    ("rejected:signature", "Rejected — bad signature"),
-    ("rejected:database_unavailable", "Not stored — database unavailable (provider retries)"),
-)
 
 
 @cache
@@ -81,9 +67,8 @@ def build(store, outcome_counts, *, clock=time.time) -> StatusView:
         return view
     view.database_ok = True
     view.database_detail = f"answering; schema version {version} of {migrations.LATEST}"
-    labels = dict(OUTCOMES)
-    keys = [key for key, _ in OUTCOMES] + sorted(set(day) - set(labels))
-    view.outcomes = [(labels.get(k, k), hour.get(k, 0), day.get(k, 0)) for k in keys]
+    keys = list(LABELS) + sorted(set(day) - set(LABELS))
+    view.outcomes = [(LABELS.get(k, k), hour.get(k, 0), day.get(k, 0)) for k in keys]
     view.rate_hour = sum(hour.values()) / 60
     view.rate_5min = sum(recent.values()) / 5
     view.bounces = [

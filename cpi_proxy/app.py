@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bottle import Bottle, HTTPResponse, request
 
-from smsbounce.plumbing.web import basic_auth_user, json_response
+from smsbounce.plumbing.web import BasicAuth, HttpError, json_response
 
 from .errors import failed_exchange, router_error
 from .iflows import (
@@ -17,7 +17,7 @@ from .iflows import (
 )
 from .settings import Settings
 
-WWW_AUTHENTICATE = 'Basic realm="smsbounce cpi-proxy", charset="UTF-8"'
+REALM = "smsbounce cpi-proxy"
 
 
 def create_app(settings: Settings) -> Bottle:
@@ -27,20 +27,18 @@ def create_app(settings: Settings) -> Bottle:
     app.default_error_handler = router_error
     context = settings.ssl_context()
     users = {user.name: user for user in settings.users}
-    passwords = {user.name: user.password for user in settings.users}
+    auth = BasicAuth({user.name: user.password for user in settings.users}, REALM)
     addresses = {settings.status_path, settings.send_path}
 
     @app.hook("before_request")
     def authorize():
         # As on a CPI tenant, authentication comes first (even for unknown addresses: the
-        # tenant's front door checks it), the role is checked by the addressed iFlow.
-        name = basic_auth_user(request.get_header("Authorization", ""), passwords)
-        if name is None:
-            raise json_response(
-                401,
-                "valid credentials are required",
-                headers={"WWW-Authenticate": WWW_AUTHENTICATE},
-            )
+        # tenant's front door checks it), so it is checked for every request, not per route;
+        # the role is checked by the addressed iFlow.
+        try:
+            name = auth.user()
+        except HttpError as exc:
+            raise exc.response() from None
         if request.path in addresses and settings.role not in users[name].roles:
             raise json_response(403, f"user {name!r} does not have the role {settings.role}")
 

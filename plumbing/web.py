@@ -15,7 +15,9 @@ import logging
 from collections.abc import Callable, Mapping
 from hmac import compare_digest
 
-from bottle import HTTPError, HTTPResponse, parse_auth, response
+from bottle import HTTPError, HTTPResponse, parse_auth, request, response
+
+from .throttle import FailureThrottle, client_address
 
 
 class HttpError(Exception):
@@ -142,6 +144,53 @@ def basic_auth_user(authorization: str, passwords: Mapping[str, str]) -> str | N
         password.encode(), expected.encode() if expected is not None else _NO_PASSWORD
     )
     return name if matches and expected is not None else None
+
+
+class BasicAuth:
+    """Basic authentication, as a Bottle plugin applied per route (``apply=[auth]``, bottle's
+    ``auth_basic`` habit) or called where a service checks every request (``user()``).
+
+    A client that failed ``throttle``'s budget is refused 429 with ``Retry-After``, unchecked
+    (docs/security.md); a request without credentials is not a guess and spends nothing.
+    """
+
+    name = "basic_auth"
+    api = 2
+
+    def __init__(
+        self,
+        passwords: Mapping[str, str],
+        realm: str,
+        *,
+        throttle: FailureThrottle | None = None,
+        forwarded_hops: int = 0,
+    ):
+        self.passwords, self.throttle, self.forwarded_hops = passwords, throttle, forwarded_hops
+        self.challenge = {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'}
+
+    def user(self) -> str:
+        """The user this request's credentials prove; 401 without valid ones, 429 when the
+        client failed too often."""
+        client = ""
+        if self.throttle is not None:
+            client = client_address(request.environ, self.forwarded_hops)
+            wait = self.throttle.wait(client)
+            if wait:
+                raise TooManyRequests(f"too many failed logins; retry in {wait} s", wait)
+        authorization = request.get_header("Authorization", "")
+        name = basic_auth_user(authorization, self.passwords)
+        if name is None:
+            if authorization and self.throttle is not None:
+                self.throttle.failed(client)
+            raise Unauthorized("valid credentials are required", headers=self.challenge)
+        return name
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            self.user()
+            return callback(*args, **kwargs)
+
+        return wrapper
 
 
 # What no answer of ours needs a browser to do: cache it (credentials and bounces pass through),

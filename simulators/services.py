@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smsbounce.buffer.app import INGEST
 from smsbounce.buffer.app import create_app as create_buffer
+from smsbounce.buffer.ingest import INGEST
 from smsbounce.buffer.settings import Settings as BufferSettings
 from smsbounce.buffer.store import Store
 from smsbounce.cpi_proxy.app import create_app as create_proxy

@@ -8,10 +8,12 @@ import os
 
 import click
 
-from ..reports import InvalidParameter, Report, to_status_item
-from ..request_params import parse_pairs, parse_query, to_params
+from ..intake import Intake
+from ..raw_requests import FORM, JSON, RawRequest
+from ..reports import Result, to_status_item
 from ..settings import Settings, SettingsError
-from . import GenericProfile, Incoming, ProfileError, Quarantined, Rejected, load_profiles
+from ..verdicts import Verdict
+from . import GenericProfile, Profile, ProfileError, load_profiles
 
 
 def _profiles(extra_files: tuple[str, ...]):
@@ -66,47 +68,51 @@ def check(path):
 @click.argument("name")
 @click.argument("sample")
 @click.option("--file", "files", multiple=True, help="Also load this profile file.")
-def try_sample(name, sample, files):
-    """Show the record SAMPLE would become: a query string (or form body) or a JSON body."""
+@click.option(
+    "--method",
+    type=click.Choice(["GET", "POST"]),
+    help="GET sends pairs in the query string, POST in a form body (default: POST when the "
+    "profile takes POST, else GET). A JSON sample is always a POST body.",
+)
+def try_sample(name, sample, files, method):
+    """Show what SAMPLE would become on the live server: a query string or form body (pairs,
+    or a URL with them after ?) or a JSON body. It passes the same door as a live request;
+    signatures are not checked and nothing is stored."""
     profiles = _profiles(files)
     if name not in profiles:
         raise click.ClickException(f"no profile {name!r}; known: {', '.join(sorted(profiles))}")
-    try:
-        incoming = _sample(sample.strip(), profiles[name].free_text)
-        parsed = profiles[name].parse(incoming)
-    except (InvalidParameter, Rejected) as exc:
-        raise click.ClickException(f"rejected: {exc}") from None
-    for item in parsed:
-        click.echo(_verdict(item))
+    profile = profiles[name]
+    taken = Intake(check_signatures=False).take(profile, _sample(sample.strip(), profile, method))
+    for verdict in taken.verdicts:
+        click.echo(_shown(verdict))
 
 
-def _sample(sample: str, free_text: frozenset[str]) -> Incoming:
+def _sample(sample: str, profile: Profile, method: str | None) -> RawRequest:
     if sample[:1] in "{[":
-        try:
-            body = json.loads(sample)
-        except ValueError as exc:
-            raise InvalidParameter("", f"the sample is not valid JSON: {exc}") from None
-        return Incoming(method="POST", url="", json=body)
-    query = sample.split("?", 1)[1] if "?" in sample else sample
-    pairs = tuple(parse_pairs(query.encode(), 64, "sample", free_text))
-    return Incoming(
-        method="GET",
-        url="",
-        query=parse_query(query, free_text),
-        form=to_params(list(pairs)),
-        raw_form=pairs,
-    )
+        return RawRequest(method="POST", content_type=JSON, body=sample.encode())
+    if "?" in sample:
+        return RawRequest(method="GET", query_string=_wsgi(sample.split("?", 1)[1]))
+    method = method or ("POST" if "POST" in profile.methods else "GET")
+    if method == "POST":
+        return RawRequest(method="POST", content_type=FORM, body=sample.encode())
+    return RawRequest(method="GET", query_string=_wsgi(sample))
 
 
-def _verdict(item: Report | Rejected | Quarantined) -> str:
-    if isinstance(item, Rejected):
-        return f"rejected (400): {item}"
-    if isinstance(item, Quarantined):
+def _wsgi(query: str) -> str:
+    """A query string as a WSGI server hands it on: its bytes read as latin-1."""
+    return query.encode().decode("latin-1")
+
+
+def _shown(verdict: Verdict) -> str:
+    item = verdict.report
+    if verdict.result is Result.REJECTED:
+        return f"rejected ({verdict.error.status}): {verdict.error}"
+    if verdict.result is Result.QUARANTINED:
         return (
             f"quarantined, answered as taken, not served ({item.outcome.value}, "
             f"messageId {item.message_id}): {item.reason}"
         )
-    record = to_status_item(item)
-    if not item.is_bounce:
-        return f"acknowledged, not served ({item.outcome.value}): {json.dumps(record)}"
-    return f"stored and served to Marketing: {json.dumps(record)}"
+    record = json.dumps(to_status_item(item))
+    if verdict.result is Result.ACKNOWLEDGED:
+        return f"acknowledged, not served ({item.outcome.value}): {record}"
+    return f"stored and served to Marketing: {record}"

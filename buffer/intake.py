@@ -1,0 +1,165 @@
+"""The one door every report passes, whichever way it came.
+
+A live request (``ingest``), a kept raw record (for ``smsbounce replay``) and a sample on the
+command line (``smsbounce providers try``) each become a ``raw_requests.RawRequest``: method,
+query string, content type and body as received. ``incoming`` turns it into the ``Incoming`` a
+profile reads, with one set of limits (docs/spec.md §5); ``Intake.take`` checks the capability
+and the signature, maps, stores and returns one ``verdicts.Taken``. So a sample is decided
+exactly as the live server would decide it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from hmac import compare_digest
+
+from . import raw_requests
+from .errors import BadSignature, HttpError, InvalidParameter, UnknownToken, UnsupportedMediaType
+from .logs import REDACTED
+from .providers import Incoming, Profile, Quarantined, Rejected
+from .raw_requests import FORM, JSON, RawRequest
+from .reports import Report, Result
+from .request_params import MAX_PARAMETERS, parse_json, parse_pairs, parse_query, to_params
+from .verdicts import Taken, Verdict
+
+# (bounces with their raw records, provider, quarantined ones with theirs) -> a Result per bounce
+Save = Callable[..., list[Result]]
+
+
+def incoming(raw: RawRequest, free_text: frozenset[str] = frozenset()) -> Incoming:
+    """The request as a profile sees it; 400, 414 or 415 naming what is wrong with it.
+
+    A POST body is read as JSON or as a form by its content type (a form when it names none).
+    A ``token`` in the query or a form field is the capability (the query's wins), kept apart
+    so it is never stored; ``raw_form`` keeps it, as a provider's signature covers every field.
+    Values of ``free_text`` parameters may hold bytes outside UTF-8 (``parse_pairs``).
+    """
+    query = parse_query(raw.query_string, free_text)
+    token = query.pop("token", None)
+    form, raw_form, body, kind = {}, (), None, ""
+    if raw.method == "POST":
+        kind = raw.content_type.split(";")[0].strip().lower()
+        if kind == JSON:
+            body = parse_json(raw.body)
+        elif kind in (FORM, ""):
+            raw_form = tuple(parse_pairs(raw.body, MAX_PARAMETERS, "form body", free_text))
+            form = to_params(list(raw_form))
+            form_token = form.pop("token", None)
+            token = token if token is not None else form_token
+        else:
+            raise UnsupportedMediaType(f"unsupported content type {kind!r}; send form or JSON")
+    return Incoming(
+        method=raw.method,
+        url=raw.url,
+        query=query,
+        token=raw.token if raw.token is not None else token,
+        form=form,
+        json=body,
+        headers=raw.headers,
+        raw_form=raw_form,
+        raw_query=lambda: raw_requests.without_token(raw.query_string),  # for a kept record
+        raw_body=raw.body,
+        content_type=kind,
+    )
+
+
+def preview(bounces, provider: str, quarantined=()) -> list[Result]:
+    """A ``Save`` that writes nothing: every bounce would be stored."""
+    return [Result.STORED] * len(bounces)
+
+
+class Intake:
+    """Decides what becomes of every report of a request.
+
+    ``tokens``: the ingest capabilities (none: ingest is open); ``save``: how bounces and
+    quarantined reports are kept (``Store.save_all``, or ``preview``); ``check_signatures``:
+    off for a kept record (checked when it arrived) and a sample (no provider signed it).
+    """
+
+    def __init__(
+        self, tokens: tuple[str, ...] = (), save: Save = preview, check_signatures: bool = True
+    ):
+        self.tokens, self.save, self.check_signatures = tokens, save, check_signatures
+
+    def take(self, profile: Profile, raw: RawRequest) -> Taken:
+        """Never raises for what the request did. The error is a 400 naming the bad field, 403
+        for a bad signature, 404 for a missing or wrong token, 414/415 for a request of the
+        wrong size or kind, 503 (from ``save``) when nothing could be stored."""
+        try:
+            request = incoming(raw, profile.free_text)
+            # Without configured tokens ingest is open; a token in the path must still match.
+            if self.tokens or raw.token is not None:
+                _require_token(self.tokens, request.token)
+            problem = profile.authenticate(request) if self.check_signatures else None
+            if problem:
+                raise BadSignature(problem)
+            parsed = profile.parse(request)
+        except HttpError as exc:
+            return Taken.refused(profile.name, exc)
+        return self._decide(profile, request, parsed)
+
+    def _decide(self, profile: Profile, request: Incoming, parsed: list) -> Taken:
+        """Store the bounces of one request, and its quarantined ones, in one transaction.
+
+        A single-report request that was rejected is a 400 naming the field; a batch answers
+        200 with a result per report unless none could be taken — refused before the database
+        is touched, so bad input is a 400 even during an outage. A quarantined bounce is
+        answered as taken, the way its provider expects (docs/spec.md §4).
+        """
+        taken = Taken(profile.name)
+        rejected = [item for item in parsed if isinstance(item, Rejected)]
+        if rejected and (not profile.batch or len(rejected) == len(parsed)):
+            first = rejected[0]
+            prefix = "" if not profile.batch else "no report could be taken: "
+            error = InvalidParameter(first.parameter, prefix + str(first))
+            return self._refuse(taken, parsed, error)
+        bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
+        held = [q for q in parsed if isinstance(q, Quarantined)]
+        try:
+            results = iter(
+                self.save(
+                    [(r, self._record(request, r.raw)) for r in bounces],
+                    provider=profile.name,
+                    quarantined=[(q, self._record(request, q.raw)) for q in held],
+                )
+            )
+        except HttpError as exc:  # the database: nothing of this request was stored
+            return self._refuse(taken, parsed, exc)
+        for item in parsed:
+            if isinstance(item, Rejected):
+                taken.verdicts.append(Verdict.rejected(item))
+            elif isinstance(item, Quarantined):
+                taken.verdicts.append(Verdict.of(item, Result.QUARANTINED))
+            else:
+                result = next(results) if item.is_bounce else Result.ACKNOWLEDGED
+                taken.verdicts.append(Verdict.of(item, result))
+        answers = [verdict.answer() for verdict in taken.verdicts]
+        taken.answer = {"results": answers} if profile.batch else answers[0]
+        return taken
+
+    @staticmethod
+    def _refuse(taken: Taken, parsed: list, error: HttpError) -> Taken:
+        """Every report of the request refused with ``error``; a rejected one for its own
+        reason."""
+        taken.error = error
+        taken.verdicts = [
+            Verdict.rejected(item if isinstance(item, Rejected) else error, item) for item in parsed
+        ] or [Verdict.rejected(error)]
+        return taken
+
+    def _record(self, request: Incoming, report: str | None) -> str:
+        """The raw record kept with one report (``raw_requests``), every configured token cut
+        from it wherever it came (a path, query or form token never reaches it; one echoed
+        inside a JSON report, e.g. in callback data, would)."""
+        raw = raw_requests.record(request, report)
+        for token in self.tokens:
+            raw = raw.replace(token, REDACTED)
+        return raw
+
+
+def _require_token(tokens: tuple[str, ...], given: str | None) -> None:
+    # Compare against every token so the time taken does not tell which one nearly matched.
+    given_bytes = (given or "").encode()
+    matches = [compare_digest(given_bytes, token.encode()) for token in tokens]
+    if given is None or not any(matches):
+        raise UnknownToken()

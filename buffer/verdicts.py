@@ -1,0 +1,104 @@
+"""What became of a report, in one vocabulary: a ``Verdict`` per report, a ``Taken`` per request.
+
+``intake.Intake.take`` is the only place that decides; the HTTP answer, ``/metrics``, the
+status page's counts, ``smsbounce replay`` and ``smsbounce providers try`` only read what it
+returns. ``Verdict.counted`` is the word each is counted under (``stored:Permanent``,
+``ignored:stale``, ``rejected:token``, …), the same in the metrics' labels and in the
+``outcome_counts`` table the status page reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from smsbounce.plumbing.web import HttpError
+
+from .reports import Outcome, Report, Result
+
+# How each kind of result is counted (the prefix of ``Verdict.counted``).
+COUNTED_AS = {
+    Result.STORED: "stored",
+    Result.QUARANTINED: "quarantined",
+    Result.DUPLICATE: "ignored",
+    Result.STALE: "ignored",
+    Result.ACKNOWLEDGED: "ignored",
+    Result.REJECTED: "rejected",
+}
+ACKNOWLEDGED_AS = {Outcome.DELIVERED: "success", Outcome.INTERMEDIATE: "intermediate"}
+
+# What the status page calls each count, in its order; counts seen that are not listed (a
+# rejection for another reason) come after, under their own word.
+LABELS = {
+    "stored:Permanent": "Stored — hard bounce (Permanent)",
+    "stored:Temporary": "Stored — soft bounce (Temporary)",
+    "quarantined:Permanent": "Quarantined — hard bounce with an unreadable field",
+    "quarantined:Temporary": "Quarantined — soft bounce with an unreadable field",
+    "ignored:success": "Acknowledged — delivered",
+    "ignored:intermediate": "Acknowledged — in progress",
+    "ignored:duplicate": "Ignored — duplicate",
+    "ignored:stale": "Ignored — weaker or older than stored",
+    "rejected:invalid": "Rejected — invalid report",
+    "rejected:token": "Rejected — wrong or missing token",
+    "rejected:signature": "Rejected — bad signature",
+    "rejected:database_unavailable": "Not stored — database unavailable (provider retries)",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One report's fate. ``report`` is what the profile made of it (a ``Report`` — the row
+    stored, or the success acknowledged — or a ``Quarantined``); ``error`` why it was not taken.
+    ``reason``: the bounce type (stored, quarantined), ``success``/``intermediate``/
+    ``duplicate``/``stale`` (ignored), or the error's ``reason`` (rejected)."""
+
+    result: Result
+    reason: str
+    message_id: str | None = None
+    report: object = None
+    error: HttpError | None = None
+
+    @classmethod
+    def of(cls, item, result: Result) -> Verdict:
+        """The verdict on a profile's ``Report`` or ``Quarantined`` given what storing it did."""
+        if result is Result.ACKNOWLEDGED:
+            reason = ACKNOWLEDGED_AS[item.outcome]
+        elif result in (Result.DUPLICATE, Result.STALE):
+            reason = result.value
+        else:
+            reason = item.outcome.value
+        return cls(result, reason, item.message_id, item)
+
+    @classmethod
+    def rejected(cls, error: HttpError, item=None) -> Verdict:
+        return cls(Result.REJECTED, error.reason, getattr(item, "message_id", None), item, error)
+
+    @property
+    def counted(self) -> str:
+        return f"{COUNTED_AS[self.result]}:{self.reason}"
+
+    def answer(self) -> dict:
+        """What the provider is told of this report, in the buffer's JSON."""
+        if self.error is not None:
+            error = {"status": self.error.status, "message": str(self.error)}
+            if self.error.parameter:
+                error["parameter"] = self.error.parameter
+            return {"error": error}
+        return {"result": self.result.answer, "messageId": self.message_id}
+
+
+@dataclass
+class Taken:
+    """One request: a verdict per report it carried (one, rejected, when it was refused before
+    any report could be read), and either the JSON answer or the error to send."""
+
+    provider: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    answer: dict | None = None
+    error: HttpError | None = None
+
+    @classmethod
+    def refused(cls, provider: str, error: HttpError) -> Taken:
+        return cls(provider, [Verdict.rejected(error)], error=error)
+
+    def stored(self) -> list[Report]:
+        return [v.report for v in self.verdicts if v.result is Result.STORED]
