@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from smsbounce.plumbing.web import HttpError
 
-from .reports import Outcome, Report, Result
+from .reports import Outcome, Report, Result, to_status_item
 
 # How each kind of result is counted (the prefix of ``Verdict.counted``).
 COUNTED_AS = {
@@ -75,6 +75,19 @@ class Verdict:
     @property
     def counted(self) -> str:
         return f"{COUNTED_AS[self.result]}:{self.reason}"
+
+    def as_json(self) -> dict:
+        """Everything the verdict says, for ``--json`` output and tests."""
+        shown: dict = {"result": self.result.value, "reason": self.reason}
+        if self.message_id is not None:
+            shown["messageId"] = self.message_id
+        if isinstance(self.report, Report):
+            shown["item"] = to_status_item(self.report)
+        elif self.report is not None:  # quarantined: the field it could not read, and why
+            shown["unreadable"] = {"parameter": self.report.parameter, "why": self.report.reason}
+        if self.error is not None:
+            shown["error"] = self.answer()["error"]
+        return shown
 
     def answer(self) -> dict:
         """What the provider is told of this report, in the buffer's JSON."""

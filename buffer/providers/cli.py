@@ -74,7 +74,8 @@ def check(path):
     help="GET sends pairs in the query string, POST in a form body (default: POST when the "
     "profile takes POST, else GET). A JSON sample is always a POST body.",
 )
-def try_sample(name, sample, files, method):
+@click.option("--json", "as_json", is_flag=True, help="Print each report's verdict as JSON.")
+def try_sample(name, sample, files, method, as_json):
     """Show what SAMPLE would become on the live server: a query string or form body (pairs,
     or a URL with them after ?) or a JSON body. It passes the same door as a live request;
     signatures are not checked and nothing is stored."""
@@ -83,6 +84,9 @@ def try_sample(name, sample, files, method):
         raise click.ClickException(f"no profile {name!r}; known: {', '.join(sorted(profiles))}")
     profile = profiles[name]
     taken = Intake(check_signatures=False).take(profile, _sample(sample.strip(), profile, method))
+    if as_json:
+        click.echo(json.dumps([v.as_json() for v in taken.verdicts], indent=2, ensure_ascii=False))
+        return
     for verdict in taken.verdicts:
         click.echo(_shown(verdict))
 
