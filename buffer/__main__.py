@@ -100,7 +100,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
 
     def worker_started():
         if settings.purge_interval:
-            schedule = Schedule(store, settings, app.metrics)
+            schedule = Schedule(store, settings, app.metrics.observe)
             schedule.start()
             schedules.append(schedule)
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
-from bottle import Bottle, request
+from bottle import Bottle
 
 from smsbounce.plumbing.throttle import FailureThrottle
 from smsbounce.plumbing.web import BasicAuth, JsonErrors, SecurityHeaders
@@ -66,11 +67,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     store = store or Store.open(settings)
     outcomes = OutcomeCounts(store)
     metrics = Metrics(settings.metrics_dir, on_outcome=outcomes.add)
-    clock = ClockWatch(store, settings.settle_lag, on_offset=metrics.clock_offset.set)
+    clock = ClockWatch(store, settings.settle_lag, observe=metrics.observe)
     store.observe_batches(metrics.batch_reports.observe)
-    app = _Buffer(metrics.observe_request)
+    app = _Buffer(metrics.observe)
     app.metrics, app.outcomes = metrics, outcomes
-    app.install(JsonErrors(on_error=_note_database_error))
+    app.install(JsonErrors(on_error=partial(_note_database_error, metrics.observe)))
     app.default_error_handler = router_error
     marketing = BasicAuth(
         {settings.api_user: settings.api_password} if settings.api_password else {},
@@ -80,7 +81,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     )
 
     def on_taken(taken: Taken) -> None:
-        metrics.count(taken)
+        metrics.observe(taken)
         outcomes.flush_if_due()
 
     ReportRoutes(settings, store, load_profiles(settings), on_taken).install(app)
@@ -90,7 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     return app
 
 
-def _note_database_error(error: HttpError) -> None:
+def _note_database_error(observe, error: HttpError) -> None:
     if isinstance(error, DatabaseUnavailable):
         log.warning("database unavailable: %s", error)
-        request.environ["smsbounce.database_error"] = True  # counted by buffer.metrics
+        observe(error)

@@ -14,27 +14,32 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 log = logging.getLogger("smsbounce.clock")
 
 WARN_EVERY_S = 60.0  # a readiness probe every few seconds must not flood the log
 
 
+class ClockReading(NamedTuple):
+    offset: float  # seconds the ingest clock is ahead of this instance's
+
+
 class ClockWatch:
-    """Measures ``store.clock_offset()``; tells ``on_offset`` every figure and logs a warning
-    (at most once a minute) while it exceeds half the settle lag."""
+    """Measures ``store.clock_offset()``; tells ``observe`` every ``ClockReading`` and logs a
+    warning (at most once a minute) while it exceeds half the settle lag."""
 
     def __init__(
         self,
         store,
         settle_lag: float,
-        on_offset: Callable[[float], None] | None = None,
+        observe: Callable[[ClockReading], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.store = store
         self.limit = settle_lag / 2
         self.settle_lag = settle_lag
-        self._on_offset = on_offset or (lambda offset: None)
+        self._observe = observe or (lambda reading: None)
         self._monotonic = monotonic
         self._warned_at: float | None = None
         self._lock = threading.Lock()
@@ -43,7 +48,7 @@ class ClockWatch:
         """The offset in seconds (ingest clock minus this instance's); may raise
         ``db.DatabaseUnavailable``."""
         offset = self.store.clock_offset()
-        self._on_offset(offset)
+        self._observe(ClockReading(offset))
         if abs(offset) > self.limit and self._warning_due():
             log.warning(
                 "this instance's clock is %.3f s %s the database's, more than half the settle "

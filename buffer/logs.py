@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 ACCESS_LOGGER = "smsbounce.access"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -154,18 +155,23 @@ def configure(*, secrets: Iterable[str] = (), show_numbers: bool = False) -> dic
     return config
 
 
-Observer = Callable[[dict, str, float], None]
+class Answered(NamedTuple):
+    """One request answered (or refused by the HTTP server itself), for the metrics."""
+
+    environ: dict
+    status: str
+    seconds: float
 
 
 class RequestLog:
     """WSGI middleware: a request id for every request (echoed as ``X-Request-Id``), one access
-    log line when the answer is ready, and ``observe(environ, status, seconds)`` for metrics.
+    log line when the answer is ready, and ``observe(Answered(...))`` for the metrics.
 
     ``refused`` does the same for an answer the HTTP server gave itself before the app saw the
     request (``plumbing.serving.json_refusals``), so those are logged and counted too.
     """
 
-    def __init__(self, app, observe: Observer | None = None):
+    def __init__(self, app, observe: Callable[[Answered], None] | None = None):
         self.app = app
         self.observe = observe
         self.log = logging.getLogger(ACCESS_LOGGER)
@@ -194,7 +200,7 @@ class RequestLog:
 
     def _record(self, environ: dict, status: str, seconds: float, rid: str) -> None:
         if self.observe is not None:
-            self.observe(environ, status, seconds)
+            self.observe(Answered(environ, status, seconds))
         log = self.log
         if not log.isEnabledFor(logging.INFO):
             return

@@ -1,6 +1,6 @@
 """Prometheus metrics with the official client (``/metrics``, text exposition format).
 
-Under ``smsbounce serve`` every gunicorn worker counts in its own memory-mapped files in
+Under ``smsbounce serve`` every worker process counts in its own memory-mapped files in
 ``PROMETHEUS_MULTIPROC_DIR`` and a scrape, answered by any worker, adds them all up
 (``multiprocess`` mode). That variable must be set before ``prometheus_client`` is imported,
 which is why ``serve`` imports the app only after preparing the directory. Without it (tests,
@@ -8,6 +8,8 @@ one process) each app counts in a registry of its own.
 """
 
 from __future__ import annotations
+
+from functools import singledispatchmethod
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +21,12 @@ from prometheus_client import (
     multiprocess,
 )
 
+from .clock import ClockReading
+from .db import DatabaseUnavailable
+from .logs import Answered
 from .reports import Result
+from .retention import Purge, PurgeFailed
+from .store import Page
 from .verdicts import Taken
 
 # Every label takes its value from a closed set, so no client can invent series: the route's rule
@@ -136,26 +143,54 @@ class Metrics:
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def observe_request(self, environ: dict, status: str, seconds: float) -> None:
-        """Called once per request by ``logs.RequestLog``; the endpoint is the route's rule, so
-        a token in the path never becomes a label, and a made-up method is ``other``."""
-        route = environ.get("bottle.route")
-        endpoint = route.rule if route is not None else UNMATCHED
-        method = environ.get("REQUEST_METHOD", "")
-        method = method if method in METHODS else OTHER_METHOD
-        self._of(self.latency, endpoint, method).observe(seconds)
-        self._of(self.responses, endpoint, status).inc()
-        if environ.get("smsbounce.database_error"):
-            self._of(self.database_errors, "request").inc()
+    @singledispatchmethod
+    def observe(self, event) -> None:
+        """Count what a part of the buffer did, from the result it hands over: a request's
+        verdicts, a page served, an answer given, a purge, a clock reading, a database error.
+        Every part is wired to the metrics this one way."""
+        raise TypeError(f"nothing is counted from a {type(event).__name__}")
 
-    def count(self, taken: Taken) -> None:
-        """Count one ingest request from its verdicts: every report it carried is received,
-        then stored or quarantined by type, ignored or rejected by reason."""
+    @observe.register
+    def _verdicts(self, taken: Taken) -> None:
+        """Every report the request carried is received, then stored or quarantined by type,
+        ignored or rejected by reason."""
         provider = taken.provider
         self._of(self.received, provider).inc(len(taken.verdicts))
         for verdict in taken.verdicts:
             self._of(self._by_result[verdict.result], provider, verdict.reason).inc()
             self.on_outcome(verdict.counted)
+
+    @observe.register
+    def _page(self, page: Page) -> None:
+        self.served.inc(len(page.items))
+
+    @observe.register
+    def _answered(self, answered: Answered) -> None:
+        """Once per request (``logs.RequestLog``); the endpoint is the route's rule, so a token
+        in the path never becomes a label, and a made-up method is ``other``."""
+        route = answered.environ.get("bottle.route")
+        endpoint = route.rule if route is not None else UNMATCHED
+        method = answered.environ.get("REQUEST_METHOD", "")
+        method = method if method in METHODS else OTHER_METHOD
+        self._of(self.latency, endpoint, method).observe(answered.seconds)
+        self._of(self.responses, endpoint, answered.status).inc()
+
+    @observe.register
+    def _database_error(self, error: DatabaseUnavailable) -> None:
+        """A request found the database unavailable (its answer: 503)."""
+        self._of(self.database_errors, "request").inc()
+
+    @observe.register
+    def _purge(self, done: Purge) -> None:
+        self.purged.inc(done.deleted)
+
+    @observe.register
+    def _purge_failed(self, failed: PurgeFailed) -> None:
+        self._of(self.database_errors, "purge").inc()
+
+    @observe.register
+    def _clock(self, reading: ClockReading) -> None:
+        self.clock_offset.set(reading.offset)
 
     def _of(self, metric, *values: str):
         """``metric.labels(*values)``, made once per series."""

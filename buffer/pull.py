@@ -29,7 +29,7 @@ class PullRoute:
         query = parse_query(request.environ.get("QUERY_STRING", ""))
         wanted = parse_status_request(query, self.settings.max_window_days)
         page = self.store.page(wanted.page, wanted.window)
-        self.metrics.served.inc(len(page.items))
+        self.metrics.observe(page)
         log.info(
             "status page=%d window=%s sourceSystem=%s items=%d lastPage=%s",
             wanted.page,

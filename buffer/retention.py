@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .db import DatabaseUnavailable
@@ -31,6 +32,13 @@ class Purge:
     batches: int
     kept_days: float  # the age actually applied (never below the pollable reach)
     before_us: int  # bounces ingested before this were deleted
+
+
+@dataclass(frozen=True)
+class PurgeFailed:
+    """A scheduled purge found the database unavailable; the next one tries again."""
+
+    error: DatabaseUnavailable
 
 
 def pollable_days(settings) -> float:
@@ -61,8 +69,8 @@ class Schedule:
     """Purge every ``settings.purge_interval`` seconds in a daemon thread (one per worker; the
     purges of several workers or instances overlap harmlessly: batches are idempotent)."""
 
-    def __init__(self, store, settings, metrics=None):
-        self.store, self.settings, self.metrics = store, settings, metrics
+    def __init__(self, store, settings, observe: Callable[[object], None] = lambda event: None):
+        self.store, self.settings, self.observe = store, settings, observe
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="smsbounce-purge", daemon=True)
 
@@ -83,11 +91,9 @@ class Schedule:
                 done = purge(self.store, self.settings, self.settings.retention_days)
             except DatabaseUnavailable as exc:
                 log.warning("purge failed, will retry: %s", exc)
-                if self.metrics is not None:
-                    self.metrics.database_errors.labels("purge").inc()
+                self.observe(PurgeFailed(exc))
                 continue
-            if self.metrics is not None:
-                self.metrics.purged.inc(done.deleted)
+            self.observe(done)
             if done.deleted:
                 log.info(
                     "purged %d bounces",

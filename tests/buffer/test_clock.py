@@ -92,7 +92,12 @@ def test_the_warning_repeats_once_a_minute_while_the_offset_lasts(caplog):
 
     store, now = Offset(), [0.0]
     seen = []
-    watch = ClockWatch(store, settle_lag=30.0, on_offset=seen.append, monotonic=lambda: now[0])
+    watch = ClockWatch(
+        store,
+        settle_lag=30.0,
+        observe=lambda reading: seen.append(reading.offset),
+        monotonic=lambda: now[0],
+    )
     with caplog.at_level(logging.WARNING, logger="smsbounce.clock"):
         for moment in (0, 1, WARN_EVERY_S - 1, WARN_EVERY_S + 1):
             now[0] = moment
