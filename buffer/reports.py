@@ -8,6 +8,7 @@ provider's own parameter, so the answer tells the provider exactly what was wron
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from smsbounce.contracts.wire import (
 )
 
 from .errors import InvalidParameter
+
+log = logging.getLogger("smsbounce.buffer")
 
 # C0 and C1 control characters and DEL; lone surrogates (JSON's "\ud800" decodes to one).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -160,11 +163,25 @@ def make_report(
     """
     message_id = checked_message_id(message_id, names["messageId"])
     recipient = checked_recipient(recipient, names["recipient"])
+    code = clean_text(code)
+    text = reason_text(text, code)
+    if len(code) > STATUS_CODE_MAX:
+        # Marketing's statusCode holds 10 characters: the whole code stays readable in the text.
+        log.warning(
+            "statusCode %r is longer than %d characters: served as %r, the whole code at the "
+            "end of statusText",
+            code,
+            STATUS_CODE_MAX,
+            code[:STATUS_CODE_MAX],
+        )
+        if code not in text:
+            text = text[: STATUS_TEXT_MAX - len(code) - 8].rstrip() + f" (code {code})"
+        code = code[:STATUS_CODE_MAX]
     return Report(
         message_id,
         recipient,
-        clean_text(code)[:STATUS_CODE_MAX],
-        reason_text(text, code),
+        code,
+        text,
         outcome,
         format_utc(event_time),
         raw,
@@ -175,7 +192,7 @@ def make_report(
 def reason_text(text: str, code: str) -> str:
     """Marketing's statusText: free text cleaned (``clean_text``), cut to the record's limit;
     the code when there is no text at all."""
-    return clean_text(text)[:STATUS_TEXT_MAX] or clean_text(code)[:STATUS_CODE_MAX]
+    return clean_text(text)[:STATUS_TEXT_MAX] or clean_text(code)[:STATUS_TEXT_MAX]
 
 
 def checked_message_id(message_id: str | None, name: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from smsbounce import contracts
 
@@ -131,8 +131,8 @@ class GenericProfile(Profile):
         self.max_reports = document.get("maxReports", DEFAULT_MAX_REPORTS)
         self.fields = {key: self._field(key, spec) for key, spec in document["fields"].items()}
         time = document.get("time", {})
-        self.time_format = time.get("format", "iso8601")
-        self.timezone = ZoneInfo(time.get("timezone", "UTC"))
+        self.time_format = _readable_time_format(time.get("format", "iso8601"), source)
+        self.timezone = _zone(time.get("timezone", "UTC"), source)
         self.states = self._groups("states", ("delivered", "intermediate") + BOUNCES)
         self.details = self._groups("details", BOUNCES)
         self.codes = self._groups("codes", ("success", "intermediate") + BOUNCES)
@@ -359,6 +359,36 @@ class GenericProfile(Profile):
         except ValueError:
             raise Unreadable(name, problem) from None
         return in_utc(moment if moment.tzinfo else moment.replace(tzinfo=self.timezone), name)
+
+
+# A moment every strptime pattern that can read a report's time gives back (date and hour at
+# least): one that cannot would quarantine every bounce it reads.
+_PROBE = datetime(2031, 12, 24, 21, 43, 56, tzinfo=timezone.utc)
+
+
+def _readable_time_format(pattern: str, source: str) -> str:
+    """``pattern`` if times written in it can be read back; ProfileError otherwise (an unknown
+    directive, no date or hour in it)."""
+    if pattern in ("iso8601", "unix", "unix_ms"):
+        return pattern
+    problem = (
+        f"{source}: time.format {pattern!r} can never read a report's time: it must be "
+        "iso8601, unix, unix_ms or a strptime pattern with the date and hour (e.g. %y%m%d%H%M)"
+    )
+    try:
+        read = datetime.strptime(_PROBE.strftime(pattern), pattern)
+    except ValueError:
+        raise ProfileError(problem) from None
+    if (read.date(), read.hour) != (_PROBE.date(), _PROBE.hour):
+        raise ProfileError(problem)
+    return pattern
+
+
+def _zone(name: str, source: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ProfileError(f"{source}: time.timezone {name!r} is not an IANA time zone") from None
 
 
 def _resolve_pointer(document: Any, pointer: str) -> Any:

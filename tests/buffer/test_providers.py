@@ -547,8 +547,23 @@ MINIMAL = {
             "states: 'ok' is listed under both delivered and permanent",
         ),
         ({**MINIMAL, "states": {"sometimes": ["x"]}}, "'sometimes' is not one of"),
+        ({**MINIMAL, "time": {"format": "%Q"}}, "time.format '%Q' can never read"),
+        ({**MINIMAL, "time": {"format": "yyyy-MM-dd HH:mm"}}, "can never read a report's time"),
+        ({**MINIMAL, "time": {"format": "%H:%M"}}, "with the date and hour"),
+        ({**MINIMAL, "time": {"timezone": "Europe/Nowhere"}}, "is not an IANA time zone"),
     ],
-    ids=["bad-json", "unknown-key", "missing-field", "bad-regex", "impossible", "unknown-group"],
+    ids=[
+        "bad-json",
+        "unknown-key",
+        "missing-field",
+        "bad-regex",
+        "impossible",
+        "unknown-group",
+        "unknown-directive",
+        "no-directive",
+        "no-date",
+        "unknown-zone",
+    ],
 )
 def test_bad_profile_files_are_refused_naming_file_and_problem(tmp_path, document, problem):
     path = write(tmp_path, document)
@@ -559,6 +574,14 @@ def test_bad_profile_files_are_refused_naming_file_and_problem(tmp_path, documen
     with pytest.raises(SettingsError) as at_start:
         Settings.from_env({"SMSBOUNCE_PROVIDER_FILES": str(path)})
     assert problem in str(at_start.value)
+
+
+def test_a_code_longer_than_marketing_holds_is_cut_and_kept_whole_in_the_text(caplog):
+    query = urlencode({**VONAGE, "status": "failed", "err-code": "CARRIER_BLOCKED_99"})
+    [report] = PROFILES["vonage"].parse(get(query))
+    assert report.status_code == "CARRIER_BL"  # Marketing's statusCode holds 10 characters
+    assert report.status_text == "failed (code CARRIER_BLOCKED_99)"
+    assert "'CARRIER_BLOCKED_99' is longer than 10 characters" in caplog.text
 
 
 def test_a_user_file_replaces_a_builtin_of_the_same_name(tmp_path):
