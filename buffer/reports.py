@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
+from typing import NamedTuple
 
 from smsbounce.contracts import wire
 from smsbounce.contracts.wire import (
@@ -65,6 +66,23 @@ class Result(str, Enum):
         return "ignored" if self in (Result.DUPLICATE, Result.STALE) else self.value
 
 
+class Classified(NamedTuple):
+    """An outcome and the profile's rule that decided it, named as in the profile's file
+    (``states.permanent``, ``codes.temporary``, ``permanentFlag``, ``default``, …)."""
+
+    outcome: Outcome
+    rule: str
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A report's state and code as its provider sent them, and the rule that classified it."""
+
+    state: str
+    code: str
+    rule: str
+
+
 @dataclass(frozen=True)
 class Report:
     """One mapped delivery report. Only bounces are stored and served to Marketing."""
@@ -79,6 +97,9 @@ class Report:
     raw: str | None = field(default=None, compare=False)
     # True when the report carried no event time and ``timestamp`` is its arrival.
     arrival_time: bool = field(default=False, compare=False)
+    # How it was classified: the provider's own state and code as sent, and the profile's rule
+    # that decided (``Classified.rule``), for ``smsbounce providers codes``; never served.
+    seen: Seen | None = field(default=None, compare=False)
 
     @property
     def is_bounce(self) -> bool:
@@ -155,6 +176,7 @@ def make_report(
     names: Mapping[str, str],
     raw: str | None = None,
     arrival_time: bool = False,
+    seen: Seen | None = None,
 ) -> Report:
     """Build a Report from normalised values, enforcing the record's limits (docs/spec.md §2.2, §3).
 
@@ -186,6 +208,7 @@ def make_report(
         format_utc(event_time),
         raw,
         arrival_time,
+        seen,
     )
 
 

@@ -85,6 +85,9 @@ class Verdict:
             shown["item"] = to_status_item(self.report)
         elif self.report is not None:  # quarantined: the field it could not read, and why
             shown["unreadable"] = {"parameter": self.report.parameter, "why": self.report.reason}
+        seen = getattr(self.report, "seen", None)
+        if seen is not None:  # the provider's state and code, and the rule that classified them
+            shown["seen"] = {"state": seen.state, "code": seen.code, "rule": seen.rule}
         if self.error is not None:
             shown["error"] = self.answer()["error"]
         return shown

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reports import Outcome, Rejected, Report, Unreadable
+from ..reports import Outcome, Rejected, Report, Seen, Unreadable
 
 __all__ = ["Answer", "Deferred", "Incoming", "Profile", "Quarantined", "Rejected", "Unreadable"]
 
@@ -92,6 +92,7 @@ class Quarantined:
     parameter: str
     reason: str
     raw: str | None = None
+    seen: Seen | None = None
 
     @property
     def is_bounce(self) -> bool:

@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo
 from smsbounce.contracts.wire import STATUS_TEXT_MAX
 
 from ..reports import (
+    Classified,
     InvalidParameter,
     Outcome,
     Rejected,
     Report,
+    Seen,
     checked_message_id,
     checked_recipient,
     in_utc,
@@ -74,16 +76,20 @@ class StatusTable:
         return cls(**groups, default=Outcome(document["default"]))
 
     def classify(self, code: str) -> Outcome:
+        return self.explain(code).outcome
+
+    def explain(self, code: str) -> Classified:
+        """The outcome of ``code`` and the list of the status-types file that decided it."""
         code = normalise_code(code)
-        if code in self.success:
-            return Outcome.DELIVERED
-        if code in self.intermediate:
-            return Outcome.INTERMEDIATE
-        if code in self.temporary:
-            return Outcome.TEMPORARY
-        if code in self.permanent:
-            return Outcome.PERMANENT
-        return self.default
+        for group, outcome in (
+            ("success", Outcome.DELIVERED),
+            ("intermediate", Outcome.INTERMEDIATE),
+            ("temporary", Outcome.TEMPORARY),
+            ("permanent", Outcome.PERMANENT),
+        ):
+            if code in getattr(self, group):
+                return Classified(outcome, group)
+        return Classified(self.default, "default")
 
 
 class DigitalInterconnect(Profile):
@@ -148,7 +154,9 @@ def map_di_report(params: Mapping[str, str], table: StatusTable, tz: ZoneInfo) -
         # "destination of +49…" arrives as "of  49…": the second space was the plus.
         text = re.sub(rf"(?<=\s)\s(?={digits}(?![0-9]))", "+", text)
     # A status without a leading code is DI's generic success text.
-    outcome = Outcome.DELIVERED if code is None else table.classify(code)
+    outcome, rule = (
+        Classified(Outcome.DELIVERED, "no code") if code is None else table.explain(code)
+    )
     return make_report(
         message_id=message_id,
         recipient=recipient,
@@ -157,6 +165,7 @@ def map_di_report(params: Mapping[str, str], table: StatusTable, tz: ZoneInfo) -
         text=text,
         outcome=outcome,
         names=NAMES,
+        seen=Seen("", code or "", rule),
     )
 
 

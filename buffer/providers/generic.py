@@ -27,9 +27,11 @@ from smsbounce import contracts
 
 from ..errors import InvalidParameter
 from ..reports import (
+    Classified,
     Outcome,
     Rejected,
     Report,
+    Seen,
     Unreadable,
     checked_message_id,
     format_utc,
@@ -266,7 +268,8 @@ class GenericProfile(Profile):
             raise Rejected(name, f"{name} is required")
         code = self._read("code", report, query) or ""
         detail = self._read("detail", report, query) or ""
-        outcome = self.classify(state, code, self._read("permanent", report, query), detail)
+        outcome, rule = self.explain(state, code, self._read("permanent", report, query), detail)
+        seen = Seen(state or "", code, rule)
         text = self._read("text", report, query) or self.reason(detail, code, state)
         try:
             event_time = self._event_time(report, query)
@@ -279,15 +282,17 @@ class GenericProfile(Profile):
                 text=text,
                 outcome=outcome,
                 names={k: self._name(k) for k in ("messageId", "recipient")},
+                seen=seen,
             )
         except Unreadable as gap:
             if outcome.is_bounce:
                 # A bounce the provider sent in good faith: keep it, visibly (docs/spec.md §4).
-                return Quarantined(message_id, outcome, gap.parameter, str(gap))
+                return Quarantined(message_id, outcome, gap.parameter, str(gap), seen=seen)
             # Never served anyway: acknowledged whatever else it lacks, so the provider does not
             # retry a success or progress report it can only send again the same way.
             now = format_utc(datetime.now(timezone.utc))
-            return Report(message_id, "", code[:10], reason_text(text, code), outcome, now)
+            text = reason_text(text, code)
+            return Report(message_id, "", code[:10], text, outcome, now, seen=seen)
 
     def _recipient(self, report: Any, query: Mapping[str, str]) -> str | None:
         recipient = self.fields["recipient"].read(report, query)
@@ -309,30 +314,47 @@ class GenericProfile(Profile):
     def classify(
         self, state: str | None, code: str, permanent_flag: str | None, detail: str = ""
     ) -> Outcome:
+        return self.explain(state, code, permanent_flag, detail).outcome
+
+    def explain(
+        self, state: str | None, code: str, permanent_flag: str | None, detail: str = ""
+    ) -> Classified:
         """Delivered/intermediate by state or code; otherwise a bounce typed by the permanent
         flag, then the detail, then the code, then the state, then the default. A state the
         profile does not list is not a bounce: acknowledged, never served (a new provider state
-        must not turn into hard bounces by surprise)."""
+        must not turn into hard bounces by surprise). The rule is named as in the file."""
         state, code, detail = (state or "").lower(), code.lower(), detail.lower()
-        if state and state in self.states["delivered"] or code in self.codes["success"]:
-            return Outcome.DELIVERED
-        if state and state in self.states["intermediate"] or code in self.codes["intermediate"]:
-            return Outcome.INTERMEDIATE
+        if state and state in self.states["delivered"]:
+            return Classified(Outcome.DELIVERED, "states.delivered")
+        if code in self.codes["success"]:
+            return Classified(Outcome.DELIVERED, "codes.success")
+        if state and state in self.states["intermediate"]:
+            return Classified(Outcome.INTERMEDIATE, "states.intermediate")
+        if code in self.codes["intermediate"]:
+            return Classified(Outcome.INTERMEDIATE, "codes.intermediate")
         if (
             state
             and state not in self.states["temporary"]
             and state not in self.states["permanent"]
         ):
-            return Outcome.INTERMEDIATE
+            return Classified(Outcome.INTERMEDIATE, "state not listed")
         if permanent_flag is not None and permanent_flag.lower() in ("true", "false"):
-            return Outcome.PERMANENT if permanent_flag.lower() == "true" else Outcome.TEMPORARY
-        for value, groups in ((detail, self.details), (code, self.codes), (state, self.states)):
+            permanent = permanent_flag.lower() == "true"
+            return Classified(
+                Outcome.PERMANENT if permanent else Outcome.TEMPORARY, "permanent flag"
+            )
+        for key, value, groups in (
+            ("details", detail, self.details),
+            ("codes", code, self.codes),
+            ("states", state, self.states),
+        ):
             if not value:
                 continue
             for group in BOUNCES:
                 if value in groups[group]:
-                    return Outcome.TEMPORARY if group == "temporary" else Outcome.PERMANENT
-        return self.default
+                    outcome = Outcome.TEMPORARY if group == "temporary" else Outcome.PERMANENT
+                    return Classified(outcome, f"{key}.{group}")
+        return Classified(self.default, "default")
 
     def _event_time(self, report: Any, query: Mapping[str, str]) -> datetime | None:
         """The report's event time; None when it carries none (its arrival is then the best
