@@ -42,7 +42,7 @@ def open_store(database_url: str | None) -> tuple[Settings, Store]:
         raise click.ClickException(str(exc)) from None
 
 
-@click.command()
+@click.command(short_help="Bring the database schema to this release's version.")
 @DATABASE_URL_OPTION
 def migrate(database_url):
     """Bring the database schema to this release's version (safe to run repeatedly and from
@@ -59,7 +59,7 @@ def migrate(database_url):
         click.echo(f"schema already at version {before}; nothing to do")
 
 
-@click.command()
+@click.command(short_help="Delete old bounces, never one a window can still poll.")
 @click.option(
     "--older-than",
     type=click.FloatRange(min=1),

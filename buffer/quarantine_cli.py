@@ -27,7 +27,7 @@ def _utc(micros: int) -> str:
     return datetime.fromtimestamp(micros / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@click.group()
+@click.group(short_help="List bounces held because a field could not be read.")
 def quarantine():
     """Bounces held because a field could not be read (no recipient, say): answered to the
     provider as taken, never served until `smsbounce replay` maps them."""
@@ -81,8 +81,8 @@ def list_entries(provider, limit, raw, as_json, database_url):
     )
 
 
-@click.command()
-@click.option("--provider", help="Only this provider's reports.")
+@click.command(short_help="Map kept raw reports again through the current profiles.")
+@click.option("--provider", help="Only this provider's reports (a profile name).")
 @click.option(
     "--profile",
     "profile_files",

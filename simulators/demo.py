@@ -25,15 +25,27 @@ PROVIDERS = tuple(FORMATS)
 MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 
 
-@click.command(name="demo")
+@click.command(name="demo", short_help="Run the whole flow on this machine and reconcile it.")
 @click.option(
-    "--messages", "count", type=click.IntRange(1, 100_000), default=1000, show_default=True
+    "--messages",
+    "count",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Messages Marketing sends through CPI.",
 )
 @click.option(
     "--database-url",
     help="The buffer's database, e.g. postgresql://…/db (default: a temporary SQLite file).",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the recipients and of the provider's outcomes and faults: the same seed plans "
+    "the same run.",
+)
 @click.option(
     "--scenario",
     type=click.Path(exists=True, dir_okay=False),
@@ -46,7 +58,13 @@ MAX_PROBLEMS = 20  # lines of detail; the table has the totals
     show_default=True,
     help="The callback format the simulated provider reports in (its buffer profile).",
 )
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=300.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 3600),
+    default=300.0,
+    show_default=True,
+    help="Seconds the whole run may take; a provider still busy then fails the demo.",
+)
 @click.option("--keep-running", is_flag=True, help="Leave the three services up; Ctrl-C stops.")
 def main(count, database_url, seed, scenario, provider, timeout, keep_running):
     """Run the whole flow with --messages messages and reconcile: exit status 0 only when

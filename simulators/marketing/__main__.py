@@ -31,12 +31,14 @@ def _credentials(function):
     )(function)
 
 
-@click.group(name="marketing")
+@click.group(
+    name="marketing", short_help="Simulate SAP Marketing's SMS adapter: send, pull bounces."
+)
 def main():
     """Simulate SAP Marketing Cloud's SMS adapter: send through CPI, pull bounces from CPI."""
 
 
-@main.command()
+@main.command(short_help="Send messages through CPI in packages of at most 1,000.")
 @click.option(
     "--send-url", required=True, help="CPI send route, e.g. http://…/http/hybris_sms/sms."
 )
@@ -94,7 +96,7 @@ def send(send_url, user, password, count, path, sender, seed, output):
         raise SystemExit(1)
 
 
-@main.command()
+@main.command(short_help="Pull bounces window by window as Marketing does.")
 @click.option("--status-url", required=True, help="CPI status route, e.g. http://…/status.")
 @_credentials
 @click.option(
@@ -115,7 +117,12 @@ def send(send_url, user, password, count, path, sender, seed, output):
     type=click.FloatRange(0, 86400),
     help="Stop once no bounce has come for this many seconds (default: poll until Ctrl-C).",
 )
-@click.option("--source-system", default="SMSBOUNCE_SIM", show_default=True)
+@click.option(
+    "--source-system",
+    default="SMSBOUNCE_SIM",
+    show_default=True,
+    help="The sourceSystem parameter of every poll: the Marketing system asking.",
+)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True),
