@@ -19,7 +19,7 @@ from smsbounce.simulators.di.formats import FORMATS
 from smsbounce.simulators.di.scenario import ScenarioError
 
 from . import flow, services
-from .marketing.report import table, verdict
+from .marketing.report import counted, table, verdict
 
 PROVIDERS = tuple(FORMATS)
 MAX_PROBLEMS = 20  # lines of detail; the table has the totals
@@ -80,7 +80,7 @@ def _demo(count, database_url, seed, scenario, provider, timeout, keep_running):
         raise click.ClickException(str(exc)) from None
     try:
         where = database_url or running.database_url.removeprefix("sqlite:///")
-        click.echo(f"smsbounce demo: {count} messages, seed {seed}, provider {provider}")
+        click.echo(f"smsbounce demo: {counted(count, 'message')}, seed {seed}, provider {provider}")
         click.echo(
             f"  buffer     {running.buffer.url}  ({where}; settle lag "
             f"{services.SETTLE_LAG:g} s, db timeout {services.DB_TIMEOUT:g} s)"
@@ -113,7 +113,7 @@ def _service_warnings():
 
 
 def _report(result: flow.FlowResult) -> None:
-    click.echo(f"\ndone in {result.seconds:.1f} s; {result.poller.windows} poll windows")
+    click.echo(f"\ndone in {result.seconds:.1f} s; {counted(result.poller.windows, 'poll window')}")
     click.echo(table(result.reconciliation))
     details = [f"{p}" for p in result.reconciliation.problems()]
     details += [f"contract: {v}" for v in result.poller.violations]

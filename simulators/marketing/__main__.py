@@ -15,7 +15,7 @@ from smsbounce.contracts.wire import format_utc
 from .client import DEFAULT_SENDER, load_messages, make_messages, send_messages
 from .poller import Poller, WindowResult
 from .reconcile import reconcile
-from .report import table, verdict
+from .report import counted, table, verdict
 from .windows import parse_since
 
 
@@ -86,7 +86,7 @@ def send(send_url, user, password, count, path, sender, seed, output):
             else:
                 click.echo(f"{row['messageId']}\tfailed: {row['failure']}")
     click.echo(
-        f"sent {len(messages)} messages: {len(outcome.accepted)} accepted, "
+        f"sent {counted(len(messages), 'message')}: {len(outcome.accepted)} accepted, "
         f"{len(outcome.rejected)} rejected, {len(outcome.failed_ids)} in failed packages",
         err=True,
     )
@@ -167,9 +167,10 @@ def poll(status_url, user, password, since, every, until_quiet, source_system, o
             sink.close()
     hard = sum(i.bounce == "hard" for i in poller.interactions)
     click.echo(
-        f"{poller.windows} windows, {len(poller.interactions)} interactions ({hard} hard, "
-        f"{len(poller.interactions) - hard} soft), {len(poller.violations)} violations, "
-        f"{len(poller.failures)} failed polls",
+        f"{counted(poller.windows, 'window')}, "
+        f"{counted(len(poller.interactions), 'interaction')} ({hard} hard, "
+        f"{len(poller.interactions) - hard} soft), {counted(len(poller.violations), 'violation')}, "
+        f"{counted(len(poller.failures), 'failed poll')}",
         err=True,
     )
     failed = bool(poller.violations)
