@@ -19,6 +19,10 @@ DATABASE_URL_OPTION = click.option(
 )
 
 
+def _counted(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 @contextmanager
 def database_work(store: Store):
     """Run a command's database work: failures become one sentence, the pool is closed."""
@@ -42,7 +46,7 @@ def open_store(database_url: str | None) -> tuple[Settings, Store]:
         raise click.ClickException(str(exc)) from None
 
 
-@click.command()
+@click.command(short_help="Bring the database schema to this release's version.")
 @DATABASE_URL_OPTION
 def migrate(database_url):
     """Bring the database schema to this release's version (safe to run repeatedly and from
@@ -59,7 +63,7 @@ def migrate(database_url):
         click.echo(f"schema already at version {before}; nothing to do")
 
 
-@click.command()
+@click.command(short_help="Delete old bounces, never one a window can still poll.")
 @click.option(
     "--older-than",
     type=click.FloatRange(min=1),
@@ -81,8 +85,8 @@ def purge(older_than, database_url):
         done = retention.purge(store, settings, days)
     before = datetime.fromtimestamp(done.before_us / 1e6, timezone.utc)
     click.echo(
-        f"deleted {done.deleted} bounces received before {before:%Y-%m-%d %H:%M:%S} UTC "
-        f"in {done.batches} batches"
+        f"deleted {_counted(done.deleted, 'bounce')} received before "
+        f"{before:%Y-%m-%d %H:%M:%S} UTC in {_counted(done.batches, 'batch', 'batches')}"
     )
     if done.kept_days > days:
         click.echo(

@@ -31,6 +31,13 @@ class _LazyGroup(click.Group):
         module, attribute = SUBCOMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attribute)
 
+    def format_commands(self, ctx, formatter):
+        # click cuts a command's one-liner at the column's width, mid-sentence ("..."): show
+        # each first sentence whole, wrapped if it must be.
+        rows = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, cmd.get_short_help_str(limit=10_000)) for name, cmd in rows])
+
 
 @click.group(cls=_LazyGroup)
 @click.version_option(package_name="smsbounce")

@@ -27,15 +27,17 @@ def _utc(micros: int) -> str:
     return datetime.fromtimestamp(micros / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@click.group()
+@click.group(short_help="List bounces held because a field could not be read.")
 def quarantine():
     """Bounces held because a field could not be read (no recipient, say): answered to the
     provider as taken, never served until `smsbounce replay` maps them."""
 
 
-@quarantine.command("list")
-@click.option("--provider", help="Only this provider's entries.")
-@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@quarantine.command("list", short_help="Show held bounces, newest first.")
+@click.option("--provider", help="Only this provider's entries (a profile name).")
+@click.option(
+    "--limit", type=click.IntRange(1), default=100, show_default=True, help="Show at most N."
+)
 @click.option("--raw", is_flag=True, help="Also print each entry's raw request.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @DATABASE_URL_OPTION
@@ -47,6 +49,8 @@ def list_entries(provider, limit, raw, as_json, database_url):
         migrations.check(store.database)
         entries = store.quarantine.entries(provider=provider, limit=limit)
         total = store.quarantine.count()
+    if provider and not entries:
+        _known(provider, _load_profiles(settings))
     described = [
         {
             "id": e.id,
@@ -77,8 +81,8 @@ def list_entries(provider, limit, raw, as_json, database_url):
     )
 
 
-@click.command()
-@click.option("--provider", help="Only this provider's reports.")
+@click.command(short_help="Map kept raw reports again through the current profiles.")
+@click.option("--provider", help="Only this provider's reports (a profile name).")
 @click.option(
     "--profile",
     "profile_files",
@@ -100,13 +104,14 @@ def replay(provider, profile_files, stored, since, dry_run, database_url):
     that now map are stored and released; with --stored, stored bounces whose served fields
     change are rewritten, so Marketing's next poll gets the correction."""
     settings, store = open_store(database_url)
+    settings = dataclasses.replace(
+        settings, provider_files=settings.provider_files + tuple(profile_files)
+    )
     try:
-        settings = dataclasses.replace(
-            settings, provider_files=settings.provider_files + tuple(profile_files)
-        )
-        profiles = load_profiles(settings)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+        profiles = _load_profiles(settings)
+    except click.ClickException:
+        store.close()
+        raise
     with database_work(store):
         migrations.check(store.database)
         entries = store.quarantine.entries(provider=provider)
@@ -117,6 +122,8 @@ def replay(provider, profile_files, stored, since, dry_run, database_url):
             rows = store.stored(provider=provider, since_us=since_us)
             done += replay_stored(rows, profiles)
             raw_of.update({("s", r.message_id): r.raw_report for r in rows})
+        if provider and not done:
+            _known(provider, profiles)
         if not dry_run:
             apply(store, done, raw_of)
     for item in done:
@@ -129,18 +136,35 @@ def replay(provider, profile_files, stored, since, dry_run, database_url):
     click.echo(_summary(done, stored, dry_run))
 
 
+def _load_profiles(settings):
+    try:
+        return load_profiles(settings)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _known(provider: str, profiles) -> None:
+    """Refuse a name that is no profile's, as `providers try` does: a typo must not pass for
+    "nothing held". A name that still matched entries (its profile removed since) is fine."""
+    if provider not in profiles:
+        raise click.ClickException(f"no profile {provider!r}; known: {', '.join(sorted(profiles))}")
+
+
 def _summary(done, stored: bool, dry_run: bool) -> str:
     held = [d for d in done if d.source.startswith("quarantine")]
     rows = [d for d in done if d.source == "stored"]
 
-    def n(items, verdict):
-        return sum(1 for d in items if d.verdict == verdict)
+    def n(items, verdict, done_to=None):
+        count = sum(1 for d in items if d.verdict == verdict)
+        if done_to is None:
+            return str(count)
+        verb = "would be" if dry_run else "was" if count == 1 else "were"
+        return f"{count} {verb} {done_to}"
 
-    verb = "would be" if dry_run else "were"
     parts = [
-        f"{len(held)} quarantined: {n(held, STORED)} {verb} stored, "
-        f"{n(held, RELEASED)} {verb} released as no bounce, {n(held, HELD)} still held"
+        f"{len(held)} quarantined: {n(held, STORED, 'stored')}, "
+        f"{n(held, RELEASED, 'released as no bounce')}, {n(held, HELD)} still held"
     ]
     if stored:
-        parts.append(f"{len(rows)} stored: {n(rows, CHANGED)} {verb} rewritten")
+        parts.append(f"{len(rows)} stored: {n(rows, CHANGED, 'rewritten')}")
     return "; ".join(parts) + ("; dry run: nothing written" if dry_run else "")

@@ -19,21 +19,33 @@ from smsbounce.simulators.di.formats import FORMATS
 from smsbounce.simulators.di.scenario import ScenarioError
 
 from . import flow, services
-from .marketing.report import table, verdict
+from .marketing.report import counted, table, verdict
 
 PROVIDERS = tuple(FORMATS)
 MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 
 
-@click.command(name="demo")
+@click.command(name="demo", short_help="Run the whole flow on this machine and reconcile it.")
 @click.option(
-    "--messages", "count", type=click.IntRange(1, 100_000), default=1000, show_default=True
+    "--messages",
+    "count",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Messages Marketing sends through CPI.",
 )
 @click.option(
     "--database-url",
     help="The buffer's database, e.g. postgresql://…/db (default: a temporary SQLite file).",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the recipients and of the provider's outcomes and faults: the same seed plans "
+    "the same run.",
+)
 @click.option(
     "--scenario",
     type=click.Path(exists=True, dir_okay=False),
@@ -46,7 +58,13 @@ MAX_PROBLEMS = 20  # lines of detail; the table has the totals
     show_default=True,
     help="The callback format the simulated provider reports in (its buffer profile).",
 )
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=300.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 3600),
+    default=300.0,
+    show_default=True,
+    help="Seconds the whole run may take; a provider still busy then fails the demo.",
+)
 @click.option("--keep-running", is_flag=True, help="Leave the three services up; Ctrl-C stops.")
 def main(count, database_url, seed, scenario, provider, timeout, keep_running):
     """Run the whole flow with --messages messages and reconcile: exit status 0 only when
@@ -62,7 +80,7 @@ def _demo(count, database_url, seed, scenario, provider, timeout, keep_running):
         raise click.ClickException(str(exc)) from None
     try:
         where = database_url or running.database_url.removeprefix("sqlite:///")
-        click.echo(f"smsbounce demo: {count} messages, seed {seed}, provider {provider}")
+        click.echo(f"smsbounce demo: {counted(count, 'message')}, seed {seed}, provider {provider}")
         click.echo(
             f"  buffer     {running.buffer.url}  ({where}; settle lag "
             f"{services.SETTLE_LAG:g} s, db timeout {services.DB_TIMEOUT:g} s)"
@@ -95,7 +113,7 @@ def _service_warnings():
 
 
 def _report(result: flow.FlowResult) -> None:
-    click.echo(f"\ndone in {result.seconds:.1f} s; {result.poller.windows} poll windows")
+    click.echo(f"\ndone in {result.seconds:.1f} s; {counted(result.poller.windows, 'poll window')}")
     click.echo(table(result.reconciliation))
     details = [f"{p}" for p in result.reconciliation.problems()]
     details += [f"contract: {v}" for v in result.poller.violations]

@@ -21,6 +21,7 @@ from smsbounce.contracts.wire import format_utc
 from smsbounce.simulators.marketing.client import SendOutcome, make_messages, send_messages
 from smsbounce.simulators.marketing.poller import Poller
 from smsbounce.simulators.marketing.reconcile import Reconciliation, reconcile
+from smsbounce.simulators.marketing.report import counted
 from smsbounce.simulators.marketing.windows import whole_second
 
 from .services import Services
@@ -131,5 +132,6 @@ def _progress(seconds, count, summary, poller, idle_at) -> str:
     return (
         f"[{seconds:5.1f} s] sent {orders}/{count} · reports {reports.get('acknowledged', 0)} "
         f"acknowledged, {reports.get('pending', 0)} pending, {reports.get('retrying', 0)} "
-        f"retrying · {poller.windows} windows, {served} bounces served · {state}"
+        f"retrying · {counted(poller.windows, 'window')}, {counted(served, 'bounce')} served · "
+        f"{state}"
     )

@@ -14,7 +14,18 @@ from .formats import FORMATS
 from .settings import Settings, SettingsError, profile_from, scenario_from
 
 
-@click.command()
+def _at_most(high: int, shown: str):
+    """The variable's upper bound, without click printing a 19-digit range in --help."""
+
+    def check(ctx, param, value):
+        if value is not None and value > high:
+            raise click.BadParameter(f"{value} is more than {shown}.")
+        return value
+
+    return check
+
+
+@click.command(short_help="Simulate SAP Digital Interconnect: send API, reports, faults.")
 @click.option("--host", help="Interface to listen on (SMSBOUNCE_DI_HOST, default 127.0.0.1).")
 @click.option(
     "--port", type=click.IntRange(0, 65535), help="Port (SMSBOUNCE_DI_PORT, default 8090; 0 = any)."
@@ -25,12 +36,17 @@ from .settings import Settings, SettingsError, profile_from, scenario_from
     help="Scenario JSON file (SMSBOUNCE_DI_SCENARIO; default: the packaged default.json).",
 )
 @click.option(
-    "--seed", type=click.IntRange(0, 2**63), help="Random seed (SMSBOUNCE_DI_SEED, default 0)."
+    "--seed",
+    type=click.IntRange(min=0),
+    callback=_at_most(2**63, "2**63"),
+    help="Random seed, at most 2**63 (SMSBOUNCE_DI_SEED, default 0).",
 )
 @click.option(
     "--first-order-id",
-    type=click.IntRange(1, 10**18),
-    help="First ORDERID (SMSBOUNCE_DI_FIRST_ORDER_ID; default: the millisecond clock).",
+    type=click.IntRange(min=1),
+    callback=_at_most(10**18, "10**18"),
+    help="First ORDERID, at most 10**18 (SMSBOUNCE_DI_FIRST_ORDER_ID; default: the millisecond "
+    "clock).",
 )
 @click.option(
     "--profile",

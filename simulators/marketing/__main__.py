@@ -15,7 +15,7 @@ from smsbounce.contracts.wire import format_utc
 from .client import DEFAULT_SENDER, load_messages, make_messages, send_messages
 from .poller import Poller, WindowResult
 from .reconcile import reconcile
-from .report import table, verdict
+from .report import counted, table, verdict
 from .windows import parse_since
 
 
@@ -31,12 +31,14 @@ def _credentials(function):
     )(function)
 
 
-@click.group(name="marketing")
+@click.group(
+    name="marketing", short_help="Simulate SAP Marketing's SMS adapter: send, pull bounces."
+)
 def main():
     """Simulate SAP Marketing Cloud's SMS adapter: send through CPI, pull bounces from CPI."""
 
 
-@main.command()
+@main.command(short_help="Send messages through CPI in packages of at most 1,000.")
 @click.option(
     "--send-url", required=True, help="CPI send route, e.g. http://…/http/hybris_sms/sms."
 )
@@ -84,7 +86,7 @@ def send(send_url, user, password, count, path, sender, seed, output):
             else:
                 click.echo(f"{row['messageId']}\tfailed: {row['failure']}")
     click.echo(
-        f"sent {len(messages)} messages: {len(outcome.accepted)} accepted, "
+        f"sent {counted(len(messages), 'message')}: {len(outcome.accepted)} accepted, "
         f"{len(outcome.rejected)} rejected, {len(outcome.failed_ids)} in failed packages",
         err=True,
     )
@@ -94,7 +96,7 @@ def send(send_url, user, password, count, path, sender, seed, output):
         raise SystemExit(1)
 
 
-@main.command()
+@main.command(short_help="Pull bounces window by window as Marketing does.")
 @click.option("--status-url", required=True, help="CPI status route, e.g. http://…/status.")
 @_credentials
 @click.option(
@@ -115,7 +117,12 @@ def send(send_url, user, password, count, path, sender, seed, output):
     type=click.FloatRange(0, 86400),
     help="Stop once no bounce has come for this many seconds (default: poll until Ctrl-C).",
 )
-@click.option("--source-system", default="SMSBOUNCE_SIM", show_default=True)
+@click.option(
+    "--source-system",
+    default="SMSBOUNCE_SIM",
+    show_default=True,
+    help="The sourceSystem parameter of every poll: the Marketing system asking.",
+)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True),
@@ -160,9 +167,10 @@ def poll(status_url, user, password, since, every, until_quiet, source_system, o
             sink.close()
     hard = sum(i.bounce == "hard" for i in poller.interactions)
     click.echo(
-        f"{poller.windows} windows, {len(poller.interactions)} interactions ({hard} hard, "
-        f"{len(poller.interactions) - hard} soft), {len(poller.violations)} violations, "
-        f"{len(poller.failures)} failed polls",
+        f"{counted(poller.windows, 'window')}, "
+        f"{counted(len(poller.interactions), 'interaction')} ({hard} hard, "
+        f"{len(poller.interactions) - hard} soft), {counted(len(poller.violations), 'violation')}, "
+        f"{counted(len(poller.failures), 'failed poll')}",
         err=True,
     )
     failed = bool(poller.violations)

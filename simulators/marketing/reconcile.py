@@ -9,7 +9,8 @@ Definitions (docs/simulators-marketing.md):
 
 - **state** of a served bounce: ``(messageId, type, statusCode, timestamp)``. The buffer's ranked
   upsert serves a message again when a stronger or newer report replaces it (soft, later hard),
-  so a message may legitimately be served several times — with different states.
+  so a message may legitimately be served several times — with different states; each state
+  after a message's first is **served again** (why more can be served than is owed).
 - **lost in the middle**: the expected bounce was acknowledged by the buffer (2xx) but its state
   was never served. A failure.
 - **served twice**: one state served more than once, or the last state served is not the expected
@@ -54,6 +55,11 @@ class MessageVerdict:
         return len(self.served)
 
     @property
+    def served_again(self) -> int:
+        """States served after the first: a stronger or newer report replaced the bounce."""
+        return max(0, len({i.state for i in self.served}) - 1)
+
+    @property
     def ok(self) -> bool:
         return not (self.lost or self.twice or self.unexpected)
 
@@ -79,6 +85,7 @@ class Reconciliation:
             "intermediate": final["intermediate"],
             "owed": sum(m.expected is not None for m in self.messages),
             "served": sum(m.times_served for m in self.messages) + len(self.unknown),
+            "again": sum(m.served_again for m in self.messages),
             "dropped": sum(m.dropped_reports for m in self.messages),
             "lost": sum(m.lost for m in self.messages),
             "twice": sum(m.twice for m in self.messages),

@@ -15,13 +15,19 @@ ROWS = (
     ("intermediate", "no final report", "only progress reports planned"),
     ("owed", "bounces owed", "messages whose bounce the buffer acknowledged"),
     ("served", "bounces served", "interactions booked (soft then hard counts twice)"),
+    ("again", "  served again", "a stronger or newer report replaced a bounce already served"),
     ("dropped", "dropped by the provider", "reports never sent or given up after the last retry"),
     ("lost", "lost in the middle", "acknowledged by the buffer, never served  [failure]"),
     ("twice", "served twice", "same bounce state served again, or went backwards  [failure]"),
     ("unexpected", "unexpected", "served, but not a bounce that was acknowledged  [failure]"),
     ("unsettled", "unsettled", "the provider still had reports to send"),
 )
-OPTIONAL = ("rejected", "failed", "intermediate", "unsettled")
+OPTIONAL = ("rejected", "failed", "again", "intermediate", "unsettled")
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 window``, ``2 windows``: a count and its noun, agreeing."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def table(reconciliation: Reconciliation) -> str:

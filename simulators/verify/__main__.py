@@ -26,7 +26,7 @@ def _http_url(ctx, param, value):
     return value
 
 
-@click.command()
+@click.command(short_help="Certify a live status endpoint against Marketing's contract.")
 @click.option(
     "--status-url",
     required=True,
@@ -35,7 +35,11 @@ def _http_url(ctx, param, value):
     "CPI's …/hybris_sms/status in front of it.",
 )
 @click.option("--user", help="Basic-auth user of the status endpoint.")
-@click.option("--password", help="Its password.", envvar="SMSBOUNCE_VERIFY_PASSWORD")
+@click.option(
+    "--password",
+    envvar="SMSBOUNCE_VERIFY_PASSWORD",
+    help="Its password (or SMSBOUNCE_VERIFY_PASSWORD).",
+)
 @click.option(
     "--ingest-url",
     callback=_http_url,
@@ -54,7 +58,7 @@ def _http_url(ctx, param, value):
     "--twilio-auth-token",
     envvar="SMSBOUNCE_VERIFY_TWILIO_AUTH_TOKEN",
     help="With --provider twilio: sign the reports (X-Twilio-Signature) over the exact ingest "
-    "URL called, for an endpoint that checks signatures.",
+    "URL called, for an endpoint that checks signatures (or SMSBOUNCE_VERIFY_TWILIO_AUTH_TOKEN).",
 )
 @click.option(
     "--settle-lag",

@@ -146,9 +146,13 @@ def test_held_reports_go_with_the_retention(db_url, start_buffer, http):
 # --- the commands -------------------------------------------------------------------------
 
 
+def run(db_url, *args, **environ):
+    env = {"PATH": os.environ["PATH"], "SMSBOUNCE_DATABASE_URL": db_url, **environ}
+    return subprocess.run([SMSBOUNCE, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
 def smsbounce(db_url, *args):
-    env = {"PATH": os.environ["PATH"], "SMSBOUNCE_DATABASE_URL": db_url}
-    done = subprocess.run([SMSBOUNCE, *args], env=env, capture_output=True, text=True, timeout=60)
+    done = run(db_url, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -185,7 +189,7 @@ def test_replay_with_a_fixed_profile_serves_the_held_bounce(
     assert "1 would be stored" in dry and "dry run: nothing written" in dry
     assert len(held(server)) == 1 and all_bounces(http, server) == []
 
-    assert "1 were stored" in smsbounce(db_url, "replay", "--profile", str(fixed_jasmin))
+    assert "1 was stored" in smsbounce(db_url, "replay", "--profile", str(fixed_jasmin))
     assert held(server) == []
     [bounce] = all_bounces(http, server)
     assert {k: bounce[k] for k in ("messageId", "recipient", "statusCode", "type")} == {
@@ -223,7 +227,7 @@ def test_replay_of_stored_reports_rewrites_what_a_new_mapping_changes(
     before = server.store.stored()[0].ingested_at
 
     out = smsbounce(db_url, "replay", "--stored", "--since", "1", "--profile", str(path))
-    assert "1 stored: 1 were rewritten" in out
+    assert "1 stored: 1 was rewritten" in out
     [row] = server.store.stored()
     assert row.type == "Temporary" and row.ingested_at > before  # served again
     assert "unchanged" in smsbounce(db_url, "replay", "--stored", "--profile", str(path))
@@ -237,3 +241,34 @@ def test_a_stored_report_without_its_request_says_it_cannot_be_mapped_again(db_u
     server.store.save(report, provider="kannel", raw=None)
     out = smsbounce(db_url, "replay", "--stored", "--dry-run")
     assert "stored kannel old-1: cannot be mapped again: no raw request was kept" in out
+
+
+@pytest.mark.parametrize(
+    "command", [("quarantine", "list"), ("replay",), ("replay", "--stored")], ids=" ".join
+)
+def test_a_misspelt_provider_is_refused_naming_the_known_profiles(db_url, start_buffer, command):
+    start_buffer(settings_for(db_url))
+    done = run(db_url, *command, "--provider", "twillio")
+    assert done.returncode == 1, done.stdout  # as `providers try twillio …`
+    assert "no profile 'twillio'; known: " in done.stderr
+    assert "jasmin" in done.stderr and "twilio" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_provider_from_a_profile_file_is_known(db_url, start_buffer, tmp_path):
+    start_buffer(settings_for(db_url))
+    document = json.loads((PROFILES / "jasmin.json").read_text())
+    document["name"] = "acme"
+    path = str(tmp_path / "acme.json")
+    Path(path).write_text(json.dumps(document))
+    listed = run(db_url, "quarantine", "list", "--provider", "acme", SMSBOUNCE_PROVIDER_FILES=path)
+    assert (listed.returncode, listed.stdout) == (0, "0 held\n"), listed.stderr
+    assert "0 quarantined" in smsbounce(db_url, "replay", "--provider", "acme", "--profile", path)
+
+
+def test_held_entries_of_a_profile_since_removed_are_still_listed(db_url, start_buffer, http):
+    server = start_buffer(settings_for(db_url))
+    jasmin(http, server)
+    model = bind(server.store.database, QuarantinedReport)
+    model.update(provider="retired").execute()
+    assert "retired  Permanent" in smsbounce(db_url, "quarantine", "list", "--provider", "retired")

@@ -141,10 +141,10 @@ def test_purge_command(store, db_url):
     )
     done = _cli({**env, "SMSBOUNCE_RETENTION_DAYS": "30"})
     assert done.returncode == 0, done.stderr
-    assert "deleted 1 bounces" in done.stdout and "in 1 batches" in done.stdout
+    assert "deleted 1 bounce received" in done.stdout and "in 1 batch\n" in done.stdout
     raised = _cli(env, "--older-than", "2")
     assert raised.returncode == 0, raised.stderr
-    assert "deleted 1 bounces" in raised.stdout
+    assert "deleted 1 bounce received" in raised.stdout
     assert "not 2: a window of up to SMSBOUNCE_MAX_WINDOW_DAYS (7)" in raised.stdout
     assert message_ids(store) == {"1h"}
 

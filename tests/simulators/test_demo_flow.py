@@ -194,3 +194,14 @@ def test_the_whole_flow_reconciles_perfectly_for_every_provider_profile(db_url, 
     assert result.ok, result.reconciliation.problems() + [str(v) for v in result.poller.violations]
     assert totals["owed"] > 0 and totals["served"] >= totals["owed"]
     assert result.summary["profile"] == provider
+
+
+def test_the_progress_line_counts_in_words_that_agree():
+    from types import SimpleNamespace
+
+    poller = SimpleNamespace(windows=1, interactions=["one"])
+    line = flow._progress(1.0, 1, {"orders": 1, "reports": {"acknowledged": 1}}, poller, None)
+    assert line == (
+        "[  1.0 s] sent 1/1 · reports 1 acknowledged, 0 pending, 0 retrying · 1 window, "
+        "1 bounce served · running"
+    )

@@ -80,7 +80,7 @@ def test_poll_books_interactions_and_exits_0(tmp_path):
     [line] = result.stdout.splitlines()
     assert line.endswith("  hard  42  +4915112345678  0x4503  0x4503 text")
     assert json.loads(output.read_text())["bounce"] == "hard"
-    assert "1 interactions (1 hard, 0 soft), 0 violations, 0 failed polls" in result.stderr
+    assert "1 window, 1 interaction (1 hard, 0 soft), 0 violations, 0 failed polls" in result.stderr
 
 
 def test_poll_reports_violations_and_exits_1():

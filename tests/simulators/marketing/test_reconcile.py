@@ -7,7 +7,7 @@ import re
 import pytest
 
 from smsbounce.simulators.marketing.reconcile import reconcile
-from smsbounce.simulators.marketing.report import table, verdict
+from smsbounce.simulators.marketing.report import counted, table, verdict
 from tests.simulators.marketing.helpers import item, report, served, truth
 
 T1, T2, T3 = "20260101120000", "20260101120005", "20260101120009"
@@ -116,3 +116,20 @@ def test_table_shows_failures_and_hides_empty_optional_rows():
     assert re.search(r"lost in the middle +1 ", text), text
     assert "rejected" not in text and "unsettled" not in text
     assert verdict(result).startswith("RECONCILIATION FAILED: 1 lost in the middle")
+
+
+def test_a_bounce_served_again_in_a_stronger_state_says_why_served_exceeds_owed():
+    soft_then_hard = truth("1001", [SOFT_REPORT, HARD_REPORT], HARD)
+    result = reconcile([soft_then_hard], served(SOFT, HARD))
+    totals = result.totals
+    assert (totals["owed"], totals["served"], totals["again"]) == (1, 2, 1) and result.ok
+    assert re.search(r"\n    served again +1   a stronger or newer report replaced", table(result))
+    once = reconcile([soft_then_hard], served(HARD))
+    assert "\n    served again" not in table(once)
+
+
+def test_counts_agree_with_their_nouns():
+    assert [counted(n, "window") for n in (0, 1, 2)] == ["0 windows", "1 window", "2 windows"]
+    assert counted(1, "batch", "batches") == "1 batch" and counted(3, "batch", "batches") == (
+        "3 batches"
+    )
