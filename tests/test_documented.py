@@ -1,5 +1,6 @@
-"""Every setting a service reads and every metric the buffer serves is named in its documentation
-(datasette's ``test_settings_are_documented``): a new one cannot ship undocumented."""
+"""Every variable a service reads is named in its documentation (datasette's
+``test_settings_are_documented``): a new one cannot ship undocumented. Metrics and migrations:
+tests/buffer/test_operations_doc.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from smsbounce.buffer.metrics import Metrics
 from smsbounce.buffer.settings import Settings as BufferSettings
 from smsbounce.cpi_proxy.settings import Settings as ProxySettings
 from smsbounce.simulators.di.settings import Settings as SimulatorSettings
@@ -51,10 +51,3 @@ def test_every_variable_a_service_reads_is_documented(settings, required, doc):
     assert environ.asked, "from_env read nothing: the recording saw no variable"
     text = (DOCS / doc).read_text(encoding="utf-8")
     assert sorted(name for name in environ.asked if f"`{name}`" not in text) == []
-
-
-def test_every_metric_the_buffer_serves_is_documented():
-    names = {family.name for family in Metrics().registry.collect()}
-    assert "smsbounce_reports_received" in names
-    text = (DOCS / "operations.md").read_text(encoding="utf-8")
-    assert sorted(name for name in names if name not in text) == []

@@ -28,7 +28,7 @@ def _profiles(extra_files: tuple[str, ...]):
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(short_help="Show, check and try the provider profiles.")
 def providers():
     """Provider profiles: which callback formats the buffer understands, and how they map."""
 
@@ -53,7 +53,7 @@ def list_profiles(files, as_json):
         click.echo(f"  otherwise: {profile.get('default', 'Permanent')}")
 
 
-@providers.command()
+@providers.command(short_help="Validate a profile file, naming what is wrong.")
 @click.argument("path", type=click.Path(dir_okay=False))
 def check(path):
     """Validate a profile file; exit 1 naming the key or line and the problem."""
@@ -64,7 +64,7 @@ def check(path):
     click.echo(f"ok: profile {profile.name!r}, endpoint /api/v1/providers/{profile.name}/report")
 
 
-@providers.command("try")
+@providers.command("try", short_help="Show what a sample report would become.")
 @click.argument("name")
 @click.argument("sample")
 @click.option("--file", "files", multiple=True, help="Also load this profile file.")
