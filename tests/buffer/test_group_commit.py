@@ -318,8 +318,10 @@ def test_close_finishes_the_queued_work_first(store, db_url):
     closing.join(timeout=30)
     assert not closing.is_alive()
     assert store.writes_pending == (0, 0)
-    assert results == {"first": Result.STORED, "a": Result.STORED, "b": Result.STORED}
+    for thread in threads:  # each writes its result after its save returned
+        thread.join(timeout=30)
     assert all(not thread.is_alive() for thread in threads)
+    assert results == {"first": Result.STORED, "a": Result.STORED, "b": Result.STORED}
     assert message_ids(store) == {"first", "a", "b"}
     assert store.save(bounce("after-close"), provider="di") is Result.STORED  # usable again
 
