@@ -11,6 +11,7 @@ from bottle import Bottle
 from smsbounce.plumbing.throttle import FailureThrottle
 from smsbounce.plumbing.web import BasicAuth, JsonErrors, SecurityHeaders
 
+from . import retention
 from .clock import ClockWatch
 from .errors import REALM, DatabaseUnavailable, HttpError, router_error
 from .ingest import ReportRoutes
@@ -66,7 +67,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     """
     store = store or Store.open(settings)
     outcomes = OutcomeCounts(store)
-    metrics = Metrics(settings.metrics_dir, on_outcome=outcomes.add)
+    metrics = Metrics(settings.metrics_dir)
     clock = ClockWatch(store, settings.settle_lag, observe=metrics.observe)
     store.observe_batches(metrics.batch_reports.observe)
     app = _Buffer(metrics.observe)
@@ -82,12 +83,19 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
 
     def on_taken(taken: Taken) -> None:
         metrics.observe(taken)
+        outcomes.observe(taken)
         outcomes.flush_if_due()
 
     ReportRoutes(settings, store, load_profiles(settings), on_taken).install(app)
-    PullRoute(settings, store, metrics).install(app, marketing)
-    operator = OperatorRoutes(store, metrics, outcomes, clock, enable_clear=settings.enable_clear)
-    operator.install(app, marketing)
+    PullRoute(settings, store, metrics, outcomes).install(app, marketing)
+    OperatorRoutes(
+        store,
+        metrics,
+        outcomes,
+        clock,
+        retention_said=retention.explain(settings),
+        enable_clear=settings.enable_clear,
+    ).install(app, marketing)
     return app
 
 

@@ -24,6 +24,7 @@ from prometheus_client import (
 from .clock import ClockReading
 from .db import DatabaseUnavailable
 from .logs import Answered
+from .polls import Polling
 from .reports import Result
 from .retention import Purge, PurgeFailed
 from .store import Page
@@ -41,10 +42,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
-    def __init__(self, multiprocess_dir: str | None = None, on_outcome=None):
+    def __init__(self, multiprocess_dir: str | None = None):
         self.multiprocess_dir = multiprocess_dir
-        # Told every outcome as "stored:Permanent", "ignored:stale", "rejected:token", …
-        self.on_outcome = on_outcome or (lambda outcome, n=1: None)
         self.registry = registry = CollectorRegistry()
         self.received = Counter(
             "smsbounce_reports_received",
@@ -130,6 +129,28 @@ class Metrics:
             Result.ACKNOWLEDGED: self.ignored,
             Result.REJECTED: self.rejected,
         }
+        # Set at a scrape from the polls table (buffer/polls.py), like the clock offset.
+        self.poll_age = Gauge(
+            "smsbounce_marketing_poll_age_seconds",
+            "Seconds since Marketing last started a poll, per sourceSystem.",
+            ["source_system"],
+            multiprocess_mode="livemostrecent",
+            registry=registry,
+        )
+        self.waiting = Gauge(
+            "smsbounce_bounces_waiting",
+            "Bounces ingested beyond the last window Marketing read, per sourceSystem.",
+            ["source_system"],
+            multiprocess_mode="livemostrecent",
+            registry=registry,
+        )
+        self.oldest_waiting = Gauge(
+            "smsbounce_bounces_waiting_oldest_seconds",
+            "Age of the oldest bounce beyond the last window Marketing read (0: none waits).",
+            ["source_system"],
+            multiprocess_mode="livemostrecent",
+            registry=registry,
+        )
         # Each labelled series by (metric, label values): prometheus_client's labels() checks
         # and locks on every call. Every label value comes from a closed set, so this stays
         # small.
@@ -158,7 +179,6 @@ class Metrics:
         self._of(self.received, provider).inc(len(taken.verdicts))
         for verdict in taken.verdicts:
             self._of(self._by_result[verdict.result], provider, verdict.reason).inc()
-            self.on_outcome(verdict.counted)
 
     @observe.register
     def _page(self, page: Page) -> None:
@@ -187,6 +207,16 @@ class Metrics:
     @observe.register
     def _purge_failed(self, failed: PurgeFailed) -> None:
         self._of(self.database_errors, "purge").inc()
+
+    @observe.register
+    def _polling(self, polling: Polling) -> None:
+        for state in polling.states:
+            shown = polling.now_us
+            self.poll_age.labels(state.source_system).set((shown - state.polled_at_us) / 1e6)
+            self.waiting.labels(state.source_system).set(state.waiting)
+            oldest = state.oldest_waiting_us
+            age = 0 if oldest is None else (shown - oldest) / 1e6
+            self.oldest_waiting.labels(state.source_system).set(age)
 
     @observe.register
     def _clock(self, reading: ClockReading) -> None:

@@ -57,10 +57,21 @@ def _quarantine(database: Database, migrator: SchemaMigrator) -> None:
     database.create_tables([models.bind(database, models.QuarantinedReport)], safe=True)
 
 
+def _codes_and_polls(database: Database, migrator: SchemaMigrator) -> None:
+    tables = [models.bind(database, m) for m in (models.ReportCode, models.MarketingPoll)]
+    database.create_tables(tables, safe=True)
+
+
 MIGRATIONS = (
     Migration(1, "notifications table and its (ingestedAt, messageId) index", _notifications),
     Migration(2, "outcome_counts: reports per outcome and minute (status page)", _outcome_counts),
     Migration(3, "quarantine: bounces with a field the mapping could not read", _quarantine),
+    Migration(
+        4,
+        "report_codes (states and codes per provider and hour, and what became of them) and "
+        "marketing_polls (when Marketing last polled, per sourceSystem)",
+        _codes_and_polls,
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -23,6 +23,8 @@ from smsbounce.contracts.wire import (
 TABLE = "notifications"
 COUNTS_TABLE = "outcome_counts"
 QUARANTINE_TABLE = "quarantine"
+CODES_TABLE = "report_codes"
+POLLS_TABLE = "marketing_polls"
 
 
 class Notification(Model):
@@ -71,6 +73,36 @@ class QuarantinedReport(Model):
     class Meta:
         table_name = QUARANTINE_TABLE
         indexes = ((("received_at",), False),)
+
+
+class ReportCode(Model):
+    """How many reports of a provider, in one UTC hour, carried a state and code, what became
+    of them and by which rule of the profile (``smsbounce providers codes``, the status page)."""
+
+    hour = BigIntegerField()  # hours since the epoch, UTC
+    provider = CharField(max_length=20)
+    state = CharField(max_length=40)  # as the provider sent it, cut to 40
+    code = CharField(max_length=40)
+    outcome = CharField(max_length=20)  # delivered / intermediate / Temporary / Permanent
+    result = CharField(max_length=20)  # stored / duplicate / stale / acknowledged / quarantined
+    rule = CharField(max_length=40)  # states.permanent, codes.temporary, default, …
+    count = BigIntegerField()
+
+    class Meta:
+        table_name = CODES_TABLE
+        primary_key = CompositeKey("hour", "provider", "state", "code", "outcome", "result", "rule")
+
+
+class MarketingPoll(Model):
+    """When Marketing last read a page, per ``sourceSystem``, and how far its windows reached
+    (in ingest time: a bounce ingested at or after ``read_until`` waits for a later poll)."""
+
+    source_system = CharField(max_length=100, primary_key=True, column_name="sourceSystem")
+    polled_at = BigIntegerField(column_name="polledAt")  # UTC microseconds, the ingest clock
+    read_until = BigIntegerField(column_name="readUntil")
+
+    class Meta:
+        table_name = POLLS_TABLE
 
 
 def bind(database: Database, model: type[Model] = Notification) -> type[Model]:

@@ -30,10 +30,12 @@ class OperatorRoutes:
         outcomes: OutcomeCounts,
         clock: ClockWatch,
         *,
+        retention_said: str = "",
         enable_clear: bool = False,
     ):
+        """``retention_said``: what retention does (``retention.explain``), for the page."""
         self.store, self.metrics, self.outcomes, self.clock = store, metrics, outcomes, clock
-        self.enable_clear = enable_clear
+        self.retention_said, self.enable_clear = retention_said, enable_clear
 
     def install(self, app, auth) -> None:
         app.route("/", "GET", self.status_page, apply=[auth])
@@ -47,13 +49,15 @@ class OperatorRoutes:
     def status_page(self):
         """The operators' page (HTML, same basic auth as ``get``); numbers are masked."""
         response.content_type = "text/html; charset=utf-8"
-        return statuspage.render(statuspage.build(self.store, self.outcomes))
+        view = statuspage.build(self.store, self.outcomes, self.retention_said)
+        return statuspage.render(view)
 
     def prometheus(self):
         """Prometheus text format, every worker's counts; the same basic auth as ``get``."""
-        # The figures still answer without a database; the offset keeps its last value.
+        # The figures still answer without a database; the measured ones keep their last value.
         with contextlib.suppress(DatabaseUnavailable):
             self.clock.measure()
+            self.metrics.observe(self.store.polls.now(self.store.now_us()))
         body, content_type = self.metrics.render()
         response.content_type = content_type
         return body
@@ -65,15 +69,18 @@ class OperatorRoutes:
     def readyz(self):
         """The database answers, the table exists and every migration is applied; 503
         otherwise (no auth, no data). Says whose clock stamps ingest times and how far it is
-        ahead of this instance's (docs/spec.md §4, one clock)."""
+        ahead of this instance's (docs/spec.md §4, one clock), and, per ``sourceSystem``,
+        when Marketing last polled and how many bounces wait beyond what it read."""
         try:
             self.store.check()
         except MigrationError as exc:
             raise HttpError(str(exc), status=503) from None
+        polling = self.store.polls.now(self.store.now_us())
         return {
             "status": "ready",
             "ingestClock": self.store.ingest_clock,
             "clockOffsetSeconds": round(self.clock.measure(), 6),
+            "marketing": [state.as_json(polling.now_us) for state in polling.states],
         }
 
     def openapi_document(self):

@@ -1,10 +1,12 @@
-"""Report outcomes per minute, for the status page's "last hour / last day" counts.
+"""What became of the reports, counted for the status page and ``smsbounce providers codes``:
+each verdict's outcome per minute (``outcome_counts``), and each provider's state and code with
+what became of it per hour (``codes``).
 
 Most reports (successes, intermediates, rejections) never touch the database, and must not start
-to just to be counted. Each process therefore adds up outcomes in memory and writes them to
-``outcome_counts`` at most every ``FLUSH_SECONDS`` — from the request that finds the interval
-over, when the status page is drawn, and when a worker stops. A crash loses at most that many
-seconds of counts; the bounces themselves are never at stake.
+to just to be counted. Each process therefore adds up verdicts in memory and writes them at most
+every ``FLUSH_SECONDS`` — from the request that finds the interval over, when the status page is
+drawn, and when a worker stops. A crash loses at most that many seconds of counts; the bounces
+themselves are never at stake.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from . import codes, polls
 from .db import DatabaseUnavailable
+from .verdicts import Taken
 
 FLUSH_SECONDS = 5.0
 
@@ -27,12 +31,32 @@ class OutcomeCounts:
         self.store = store
         self._clock = clock
         self._pending: Counter[tuple[int, str]] = Counter()
+        self._codes: Counter[tuple] = Counter()
+        self._polls: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._last_flush = clock()
 
-    def add(self, outcome: str, n: int = 1) -> None:
+    def observe(self, taken: Taken) -> None:
+        """Count every verdict of one request."""
+        now = self._clock()
+        minute, hour = int(now // 60), int(now // 3600)
         with self._lock:
-            self._pending[(int(self._clock() // 60), outcome)] += n
+            for verdict in taken.verdicts:
+                self._pending[(minute, verdict.counted)] += 1
+                key = codes.key_of(hour, taken.provider, verdict)
+                if key is not None:
+                    if key not in self._codes and len(self._codes) >= codes.MAX_KEYS:
+                        key = codes.other(key)
+                    self._codes[key] += 1
+
+    def poll(self, source_system: str | None, reach_us: int | None) -> None:
+        """Marketing started a poll reading bounces ingested before ``reach_us`` (None: all)."""
+        now_us = int(self._clock() * 1_000_000)
+        with self._lock:
+            self._polls[source_system or polls.NO_SOURCE_SYSTEM] = (
+                now_us,
+                now_us if reach_us is None else reach_us,
+            )
 
     def flush_if_due(self) -> None:
         if self._clock() - self._last_flush >= FLUSH_SECONDS:
@@ -42,12 +66,21 @@ class OutcomeCounts:
         """Write what was counted; on a database failure keep it for the next attempt."""
         with self._lock:
             pending, self._pending = self._pending, Counter()
+            seen, self._codes = self._codes, Counter()
+            started, self._polls = self._polls, {}
             self._last_flush = self._clock()
-        if not pending:
-            return
         try:
-            self.store.add_outcome_counts(dict(pending))
+            if pending:
+                self.store.add_outcome_counts(dict(pending))
+                pending = Counter()
+            if seen:
+                self.store.codes.add(dict(seen))
+                seen = Counter()
+            if started:
+                self.store.polls.record(started)
         except DatabaseUnavailable as exc:
             log.warning("outcome counts not written yet: %s", exc)
             with self._lock:
                 self._pending.update(pending)
+                self._codes.update(seen)
+                self._polls = {**started, **self._polls}

@@ -7,6 +7,7 @@ import logging
 from bottle import request
 
 from .metrics import Metrics
+from .outcomes import OutcomeCounts
 from .request_params import parse_query, parse_status_request
 from .settings import Settings
 from .store import Store
@@ -17,8 +18,8 @@ log = logging.getLogger("smsbounce.buffer")
 
 
 class PullRoute:
-    def __init__(self, settings: Settings, store: Store, metrics: Metrics):
-        self.settings, self.store, self.metrics = settings, store, metrics
+    def __init__(self, settings: Settings, store: Store, metrics: Metrics, outcomes: OutcomeCounts):
+        self.settings, self.store, self.metrics, self.outcomes = settings, store, metrics, outcomes
 
     def install(self, app, auth) -> None:
         app.route(STATUS, "GET", self.page, apply=[auth])
@@ -30,6 +31,8 @@ class PullRoute:
         wanted = parse_status_request(query, self.settings.max_window_days)
         page = self.store.page(wanted.page, wanted.window)
         self.metrics.observe(page)
+        if wanted.page == 0:  # a poll starts: Marketing still polls (buffer/polls.py)
+            self._record_poll(wanted)
         log.info(
             "status page=%d window=%s sourceSystem=%s items=%d lastPage=%s",
             wanted.page,
@@ -39,3 +42,8 @@ class PullRoute:
             page.last_page,
         )
         return {"page": str(wanted.page), "lastPage": page.last_page, "status": page.items}
+
+    def _record_poll(self, wanted) -> None:
+        reach = None if wanted.window is None else self.store.ingest_span(wanted.window)[1]
+        self.outcomes.poll(wanted.source_system, reach)
+        self.outcomes.flush_if_due()

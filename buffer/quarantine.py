@@ -55,6 +55,17 @@ class Quarantine:
         with db.session(self.database):
             return self._model.select(fn.COUNT(self._model.id)).scalar() or 0
 
+    def held_since(self, since_us: int) -> dict[str, int]:
+        """Entries received at or after ``since_us``, by type."""
+        model = self._model
+        query = (
+            model.select(model.type, fn.COUNT(model.id).alias("n"))
+            .where(model.received_at >= since_us)
+            .group_by(model.type)
+        )
+        with db.session(self.database):
+            return {row.type: row.n for row in query}
+
     def release(self, ids: Iterable[int]) -> int:
         """Remove entries whose bounce is now stored; return how many went."""
         ids = list(ids)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import codes
 from .db import DatabaseUnavailable
 
 BATCH = 1000
@@ -46,6 +47,31 @@ def pollable_days(settings) -> float:
     return settings.max_window_days + settings.settle_lag / 86_400
 
 
+def explain(settings) -> str:
+    """What retention does with these settings, in one sentence for operators: said at start,
+    in every scheduled purge's log line and on the status page."""
+    asked = settings.retention_days
+    if asked is None:
+        return "bounces are kept until purged by hand (SMSBOUNCE_RETENTION_DAYS is not set)"
+    reach = pollable_days(settings)
+    kept = (
+        f"bounces are kept {asked:g} days"
+        if asked >= reach
+        else (
+            f"bounces are kept {reach:g} days, not the {asked:g} of SMSBOUNCE_RETENTION_DAYS: "
+            f"a poll window can reach that far back (SMSBOUNCE_MAX_WINDOW_DAYS "
+            f"{settings.max_window_days} + the settle lag) and no bounce is purged before a "
+            "poll could read it; lower SMSBOUNCE_MAX_WINDOW_DAYS to keep them shorter"
+        )
+    )
+    when = (
+        f"purged every {settings.purge_interval:g} s"
+        if settings.purge_interval
+        else "purged by `smsbounce purge` (SMSBOUNCE_PURGE_INTERVAL is not set)"
+    )
+    return f"{kept}; {when}"
+
+
 def purge(store, settings, older_than_days: float, *, now_us: int | None = None, batch=BATCH):
     """Delete bounces, and quarantined reports, older than ``older_than_days`` (raised to the
     pollable reach)."""
@@ -60,6 +86,7 @@ def purge(store, settings, older_than_days: float, *, now_us: int | None = None,
         if n < batch:
             break
     store.purge_counts(now_us // 60_000_000 - COUNTS_KEPT_MINUTES)
+    store.codes.purge(now_us // 3_600_000_000 - codes.KEPT_HOURS)
     # Held bounces go at the same age: the raw requests they keep hold phone numbers too.
     store.quarantine.purge(before_us)
     return Purge(deleted=deleted, batches=batches, kept_days=kept_days, before_us=before_us)
@@ -94,9 +121,10 @@ class Schedule:
                 self.observe(PurgeFailed(exc))
                 continue
             self.observe(done)
-            if done.deleted:
-                log.info(
-                    "purged %d bounces",
-                    done.deleted,
-                    extra={"fields": {"deleted": done.deleted, "kept_days": done.kept_days}},
-                )
+            log.info(
+                "scheduled purge: %d %s deleted; %s",
+                done.deleted,
+                "bounce" if done.deleted == 1 else "bounces",
+                explain(self.settings),
+                extra={"fields": {"deleted": done.deleted, "kept_days": done.kept_days}},
+            )

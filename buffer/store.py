@@ -20,7 +20,9 @@ from datetime import datetime
 from peewee import EXCLUDED, SQL, Case, Database, Tuple, fn
 
 from . import db, migrations, models
+from .codes import ReportCodes
 from .group_commit import GroupCommit, Job
+from .polls import MarketingPolls
 from .quarantine import Quarantine
 from .reports import Outcome, Report, Result, to_status_item
 
@@ -74,6 +76,8 @@ class Store:
         self._model = models.bind(database)
         self._counts = models.bind(database, models.OutcomeCount)
         self.quarantine = Quarantine(database, self._stamp)
+        self.codes = ReportCodes(database)
+        self.polls = MarketingPolls(database, self._model)
         self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
         self._batch_sql: tuple[str, list, str] | None = None
         self._writer = GroupCommit(
@@ -372,7 +376,7 @@ class Store:
         query = model.select().order_by(model.ingested_at, model.message_id)
         shifted, skip, read_at = None, number, None
         if window is not None:
-            start, end = shifted = tuple(_micros(t) - self.settle_lag_us for t in window)
+            start, end = shifted = self.ingest_span(window)
             lower = model.ingested_at >= start
             marks = self._marks_of(shifted, create=False)  # only an ended window has marks
             known = max((page for page in marks or () if page <= number), default=None)
@@ -401,6 +405,12 @@ class Store:
             items=[to_status_item(row) for row in rows[: self.page_size]],
             last_page=len(rows) <= self.page_size,
         )
+
+    def ingest_span(self, window: tuple[datetime, datetime]) -> tuple[int, int]:
+        """The ingest times [start, end) in µs a poll window selects: shifted back by the
+        settle lag (docs/spec.md §4)."""
+        start, end = window
+        return _micros(start) - self.settle_lag_us, _micros(end) - self.settle_lag_us
 
     def _marks_of(self, window: tuple[int, int], create: bool = True):
         with self._marks_lock:
@@ -450,6 +460,19 @@ class Store:
         )
         with db.session(self.database):
             return {row.outcome: int(row.n) for row in query}
+
+    def outcome_counts_by_hour(self, since_minute: int) -> dict[tuple[int, str], int]:
+        """``{(hour since the epoch, outcome): n}`` from ``since_minute`` on (the status page's
+        chart)."""
+        model = self._counts
+        hour = (model.minute / 60).alias("hour")
+        query = (
+            model.select(hour, model.outcome, fn.SUM(model.count).alias("n"))
+            .where(model.minute >= since_minute)
+            .group_by(SQL("hour"), model.outcome)
+        )
+        with db.session(self.database):
+            return {(int(row.hour), row.outcome): int(row.n) for row in query}
 
     def purge(self, before_us: int, batch: int = 1000) -> int:
         """Delete one batch of bounces ingested before ``before_us``, oldest first, in its own

@@ -176,4 +176,7 @@ def test_serve_purges_on_schedule(store, db_url):
             time.sleep(0.1)
         assert message_ids(store) == {"fresh"}
         assert server.stop() == 0
-    assert any('"purged 1 bounces"' in line for line in server.output)
+    # Every run says what it deleted and what retention does (issue 23: never silently).
+    assert any(
+        '"scheduled purge: 1 bounce deleted; bounces are kept' in line for line in server.output
+    )
