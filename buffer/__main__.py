@@ -99,6 +99,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
     schedules = []
 
     def worker_started():
+        app.outcomes.start()
         if settings.purge_interval:
             schedule = Schedule(store, settings, app.metrics.observe)
             schedule.start()
@@ -107,7 +108,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
     def worker_stopped():
         for schedule in schedules:
             schedule.stop()
-        app.outcomes.flush()
+        app.outcomes.stop()
         store.close()
         multiprocess.mark_process_dead(os.getpid(), settings.metrics_dir)
 

@@ -33,6 +33,8 @@ class OutcomeCounts:
         self._pending: Counter[tuple[int, str]] = Counter()
         self._codes: Counter[tuple] = Counter()
         self._polls: dict[str, tuple[int, int]] = {}
+        self._writer: threading.Thread | None = None
+        self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._last_flush = clock()
 
@@ -57,6 +59,27 @@ class OutcomeCounts:
                 now_us,
                 now_us if reach_us is None else reach_us,
             )
+
+    def start(self) -> None:
+        """Write every ``FLUSH_SECONDS`` from a thread of this process (each of ``serve``'s
+        workers), so what a worker saw reaches the database even when no request follows —
+        the poll Marketing makes every quarter of an hour, say."""
+        self._writer = threading.Thread(target=self._run, name="smsbounce-counts", daemon=True)
+        self._writer.start()
+
+    def stop(self) -> None:
+        """End the thread, if any, and write what is left."""
+        if self._writer is not None:
+            self._stopped.set()
+            self._writer.join(timeout=10)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(FLUSH_SECONDS):
+            try:
+                self.flush()
+            except Exception:  # a bug here must not end the counting for good
+                log.exception("counts could not be written")
 
     def flush_if_due(self) -> None:
         if self._clock() - self._last_flush >= FLUSH_SECONDS:

@@ -13,7 +13,7 @@ import click
 from . import migrations
 from .admin import DATABASE_URL_OPTION, database_work, open_store
 from .logs import mask_numbers
-from .providers import ProfileError, load_profiles
+from .providers import ProfileError, load_profiles, no_such_profile
 from .replay import CHANGED, HELD, RELEASED, STORED, apply, replay_quarantine, replay_stored
 
 DAY_US = 86_400 * 1_000_000
@@ -147,7 +147,7 @@ def _known(provider: str, profiles) -> None:
     """Refuse a name that is no profile's, as `providers try` does: a typo must not pass for
     "nothing held". A name that still matched entries (its profile removed since) is fine."""
     if provider not in profiles:
-        raise click.ClickException(f"no profile {provider!r}; known: {', '.join(sorted(profiles))}")
+        raise click.ClickException(no_such_profile(provider, profiles))
 
 
 def _summary(done, stored: bool, dry_run: bool) -> str:

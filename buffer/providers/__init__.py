@@ -24,7 +24,13 @@ __all__ = [
     "Quarantined",
     "Rejected",
     "load_profiles",
+    "no_such_profile",
 ]
+
+
+def no_such_profile(name: str, profiles) -> str:
+    """What every command says of a name that is no profile's (a typo must not pass)."""
+    return f"no profile {name!r}; known: {', '.join(sorted(profiles))}"
 
 
 def _builtin_documents() -> dict[str, tuple[dict, str]]:

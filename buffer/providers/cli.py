@@ -1,19 +1,24 @@
-"""``smsbounce providers list | check FILE | try NAME SAMPLE``: inspect and test mappings."""
+"""``smsbounce providers list | check FILE | try NAME SAMPLE | codes``: inspect and test
+mappings, and see them at work."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import time
 
 import click
 
+from .. import codes as codes_module
+from .. import migrations
+from ..admin import DATABASE_URL_OPTION, database_work, open_store
 from ..intake import Intake
 from ..raw_requests import FORM, JSON, RawRequest
 from ..reports import Result, to_status_item
 from ..settings import Settings, SettingsError
 from ..verdicts import Verdict
-from . import GenericProfile, Profile, ProfileError, load_profiles
+from . import GenericProfile, Profile, ProfileError, load_profiles, no_such_profile
 
 
 def _profiles(extra_files: tuple[str, ...]):
@@ -81,7 +86,7 @@ def try_sample(name, sample, files, method, as_json):
     signatures are not checked and nothing is stored."""
     profiles = _profiles(files)
     if name not in profiles:
-        raise click.ClickException(f"no profile {name!r}; known: {', '.join(sorted(profiles))}")
+        raise click.ClickException(no_such_profile(name, profiles))
     profile = profiles[name]
     taken = Intake(check_signatures=False).take(profile, _sample(sample.strip(), profile, method))
     if as_json:
@@ -120,3 +125,59 @@ def _shown(verdict: Verdict) -> str:
     if verdict.result is Result.ACKNOWLEDGED:
         return f"acknowledged, not served ({item.outcome.value}): {record}"
     return f"stored and served to Marketing: {record}"
+
+
+@providers.command(
+    short_help="Show which states and codes each provider sent, and what became of them."
+)
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    metavar="AGE",
+    help="How far back: a number of hours (24h) or days (7d), up to 35d (kept that long).",
+)
+@click.option("--provider", help="Only this provider's codes (a profile name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@DATABASE_URL_OPTION
+def codes(since, provider, as_json, database_url):
+    """Which of each provider's states and codes were soft bounces, hard bounces, acknowledged
+    or quarantined, how often, and by which rule of its profile. A code on `default` is one the
+    profile does not list: add it, then `smsbounce replay --stored`."""
+    hours = _hours(since)
+    settings, store = open_store(database_url)
+    with database_work(store):
+        migrations.check(store.database)
+        if provider:
+            profiles = _profiles(())
+            if provider not in profiles:
+                raise click.ClickException(no_such_profile(provider, profiles))
+        seen = store.codes.seen(int(time.time() // 3600) - hours + 1, provider)
+    if as_json:
+        click.echo(json.dumps([c.as_json() for c in seen], indent=2, ensure_ascii=False))
+        return
+    if not seen:
+        click.echo(f"no report classified in the last {since}")
+        return
+    header = ("provider", "state", "code", "reports", "classified", "rule")
+    rows = [(c.provider, c.state, c.code, str(c.count), c.classified, c.rule) for c in seen]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        line = "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True))
+        flag = "  <- not in the profile" if row[-1] == "default" else ""
+        click.echo(line.rstrip() + flag)
+
+
+def _hours(since: str) -> int:
+    """``24h`` / ``7d`` → hours; a click error naming the option otherwise."""
+    number, unit = since[:-1], since[-1:]
+    if not number.isdigit() or unit not in ("h", "d") or int(number) == 0:
+        raise click.BadParameter(
+            "give a number of hours or days, e.g. 24h or 7d", param_hint="--since"
+        )
+    hours = int(number) * (24 if unit == "d" else 1)
+    if hours > codes_module.KEPT_HOURS:
+        raise click.BadParameter(
+            f"counts are kept {codes_module.KEPT_HOURS // 24} days", param_hint="--since"
+        )
+    return hours
