@@ -1,5 +1,5 @@
-"""``smsbounce providers list | check FILE | try NAME SAMPLE | codes``: inspect and test
-mappings, and see them at work."""
+"""``smsbounce providers list | check FILE | try NAME SAMPLE | test PROFILE FILES | capture |
+codes``: inspect and test mappings, pin a provider's real callbacks, see the mapping at work."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import time
+from pathlib import Path
 
 import click
 
@@ -14,11 +15,11 @@ from .. import codes as codes_module
 from .. import migrations
 from ..admin import DATABASE_URL_OPTION, database_work, open_store
 from ..intake import Intake
-from ..raw_requests import FORM, JSON, RawRequest
+from ..raw_requests import FORM, JSON, RawRequest, UnreadableRecord, request_from
 from ..reports import Result, to_status_item
 from ..settings import Settings, SettingsError
 from ..verdicts import Verdict
-from . import GenericProfile, Profile, ProfileError, load_profiles, no_such_profile
+from . import GenericProfile, Profile, ProfileError, load_profiles, no_such_profile, samples
 
 
 def _profiles(extra_files: tuple[str, ...]):
@@ -181,3 +182,117 @@ def _hours(since: str) -> int:
             f"counts are kept {codes_module.KEPT_HOURS // 24} days", param_hint="--since"
         )
     return hours
+
+
+class _CannotRun(click.ClickException):
+    exit_code = 2  # as `smsbounce verify`: 1 is a contract violation, 2 could not run
+
+
+@providers.command("test", short_help="Check captured samples against what they must become.")
+@click.argument("profile")
+@click.argument("sample_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--junit", type=click.Path(dir_okay=False), help="Also write a JUnit XML report.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write JSON.")
+def test_samples(profile, sample_files, junit, json_path):
+    """Pass every sample in SAMPLE_FILES through the same door a live request takes, mapped by
+    PROFILE (a profile name, or a profile file), and check it becomes what the sample says.
+    Exit 0: every sample passed; 1: one did not; 2: a file or the profile cannot be read.
+    The sample format: docs/providers.md, "Pin your provider's callbacks"."""
+    chosen = _profile_named_or_file(profile)
+    try:
+        found = [s for path in sample_files for s in samples.read_samples(Path(path))]
+    except samples.SampleError as exc:
+        raise _CannotRun(str(exc)) from None
+    door = Intake(check_signatures=False)
+    outcomes = []
+    for sample in found:
+        taken = door.take(chosen, sample.request)
+        unmet = samples.problems(sample.checks, taken.verdicts)
+        outcomes.append((sample, taken, unmet))
+        what = "; ".join(samples.describe(v) for v in taken.verdicts)
+        click.echo(f"{'FAIL' if unmet else 'PASS'}  {sample.name}  {what}")
+        for problem in unmet:
+            click.echo(f"      {problem}")
+    failed = sum(1 for _, _, unmet in outcomes if unmet)
+    click.echo(f"{len(outcomes)} samples: {len(outcomes) - failed} passed, {failed} failed")
+    if junit:
+        Path(junit).write_text(samples.junit(chosen.name, outcomes), encoding="utf-8")
+    if json_path:
+        document = [
+            {
+                "sample": sample.name,
+                "passed": not unmet,
+                "problems": unmet,
+                "verdicts": [v.as_json() for v in taken.verdicts],
+            }
+            for sample, taken, unmet in outcomes
+        ]
+        Path(json_path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    if failed:
+        raise SystemExit(1)
+
+
+def _profile_named_or_file(profile: str) -> Profile:
+    if profile.endswith(".json") and Path(profile).is_file():
+        try:
+            name = GenericProfile.from_file(profile).name
+        except ProfileError as exc:
+            raise _CannotRun(str(exc)) from None
+        return _profiles((profile,))[name]
+    profiles = _profiles(())
+    if profile not in profiles:
+        raise _CannotRun(no_such_profile(profile, profiles) + " (or give a profile file)")
+    return profiles[profile]
+
+
+@providers.command(short_help="Write the buffer's kept raw reports as sample files.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the sample files to (created if missing).",
+)
+@click.option("--provider", help="Only this provider's reports (a profile name).")
+@click.option(
+    "--since",
+    type=click.FloatRange(min=0),
+    metavar="DAYS",
+    help="Only reports received in the last DAYS days (default: all kept).",
+)
+@DATABASE_URL_OPTION
+def capture(out, provider, since, database_url):
+    """Turn the raw requests the buffer kept (of stored and quarantined bounces) into sample
+    files for `smsbounce providers test`, each expecting what it becomes now: capture a week of
+    real traffic, review the expectations, commit them. The samples hold the reports as they
+    came, phone numbers included: keep them where such data may be kept."""
+    profiles = _profiles(())
+    if provider and provider not in profiles:
+        raise click.ClickException(no_such_profile(provider, profiles))
+    since_us = 0 if since is None else time.time_ns() // 1000 - int(since * 86_400_000_000)
+    _, store = open_store(database_url)
+    with database_work(store):
+        migrations.check(store.database)
+        kept = [
+            (row.provider, row.message_id, row.raw_report, "a stored bounce")
+            for row in store.stored(provider=provider, since_us=since_us)
+        ] + [
+            (e.provider, e.message_id, e.raw_request, "a quarantined bounce")
+            for e in store.quarantine.entries(provider=provider)
+            if e.received_at >= since_us
+        ]
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    door, written = Intake(check_signatures=False), 0
+    for name, message_id, raw, what in kept:
+        if name not in profiles:
+            continue
+        try:
+            request = request_from(raw, profiles[name])
+        except UnreadableRecord:
+            continue  # a record from before raw requests were kept whole
+        verdicts = door.take(profiles[name], request).verdicts
+        text = samples.write_sample(verdicts, request, f"captured by the buffer: {what}")
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in message_id)
+        (folder / f"{name}-{safe}.sample").write_text(text, encoding="utf-8")
+        written += 1
+    click.echo(f"{written} of {len(kept)} kept reports written to {folder}")
