@@ -15,7 +15,6 @@ from .errors import (
     BodyTooLarge,
     HttpError,
     InvalidParameter,
-    MethodNotAllowed,
     UnknownProvider,
     UnreadableBody,
 )
@@ -63,8 +62,6 @@ class ReportRoutes:
         profile = self.profiles.get(name)
         if profile is None:
             return self._refuse(None, UnknownProvider(f"no provider profile named {name!r}"))
-        if request.method not in profile.methods:
-            return self._refuse(profile, MethodNotAllowed(profile.methods))
         return self._take(profile, token)
 
     def _take(self, profile: Profile, token: str | None):

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from hmac import compare_digest
 
 from . import raw_requests
-from .errors import BadSignature, HttpError, InvalidParameter, UnknownToken, UnsupportedMediaType
+from .errors import (
+    BadSignature,
+    HttpError,
+    InvalidParameter,
+    MethodNotAllowed,
+    UnknownToken,
+    UnsupportedMediaType,
+)
 from .logs import REDACTED
 from .providers import Incoming, Profile, Quarantined, Rejected
 from .raw_requests import FORM, JSON, RawRequest
@@ -83,9 +90,12 @@ class Intake:
 
     def take(self, profile: Profile, raw: RawRequest) -> Taken:
         """Never raises for what the request did. The error is a 400 naming the bad field, 403
-        for a bad signature, 404 for a missing or wrong token, 414/415 for a request of the
-        wrong size or kind, 503 (from ``save``) when nothing could be stored."""
+        for a bad signature, 404 for a missing or wrong token, 405 for a method the provider
+        does not use, 414/415 for a request of the wrong size or kind, 503 (from ``save``)
+        when nothing could be stored."""
         try:
+            if raw.method not in profile.methods:
+                raise MethodNotAllowed(profile.methods)
             request = incoming(raw, profile.free_text)
             # Without configured tokens ingest is open; a token in the path must still match.
             if self.tokens or raw.token is not None:
