@@ -15,13 +15,13 @@ from contextlib import contextmanager
 import click
 
 from smsbounce.buffer.db import DatabaseUnavailable, UnsupportedDatabaseUrl
-from smsbounce.simulators.di.formats import FORMATS
+from smsbounce.simulators.di import choice
+from smsbounce.simulators.di.choice import provider_or_file
 from smsbounce.simulators.di.scenario import ScenarioError
 
 from . import flow, services
 from .marketing.report import counted, table, verdict
 
-PROVIDERS = tuple(FORMATS)
 MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 
 
@@ -53,10 +53,12 @@ MAX_PROBLEMS = 20  # lines of detail; the table has the totals
 )
 @click.option(
     "--provider",
-    type=click.Choice(PROVIDERS),
     default="di",
     show_default=True,
-    help="The callback format the simulated provider reports in (its buffer profile).",
+    callback=provider_or_file,
+    help="The callback format the simulated provider reports in, and the buffer's profile: "
+    + choice.HELP
+    + ".",
 )
 @click.option(
     "--timeout",

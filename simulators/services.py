@@ -23,6 +23,7 @@ from smsbounce.cpi_proxy.settings import Settings as ProxySettings
 from smsbounce.cpi_proxy.settings import User
 from smsbounce.plumbing.serving import LocalServer
 from smsbounce.simulators.di.app import create_app as create_di_sim
+from smsbounce.simulators.di.formats import make_format
 from smsbounce.simulators.di.scenario import load_scenario
 from smsbounce.simulators.di.settings import Settings as DISettings
 
@@ -61,8 +62,11 @@ class Services:
 
 
 def _ingest_path(provider: str) -> str:
-    """DI keeps the article's path; every other provider reports to its profile's endpoint."""
-    return INGEST if provider == "di" else f"/api/v1/providers/{provider}/report"
+    """DI keeps the article's path; every other provider reports to its profile's endpoint
+    (``provider`` is a built-in name or a profile file, named inside)."""
+    if provider == "di":
+        return INGEST
+    return f"/api/v1/providers/{make_format(provider).name}/report"
 
 
 def start(
@@ -107,6 +111,8 @@ def _start(database_url, seed, scenario, provider, wrap, closers) -> Services:
         settle_lag=SETTLE_LAG,
         db_timeout=DB_TIMEOUT,
         twilio_auth_token=twilio_token,
+        # A provider given as a profile file is the buffer's profile too.
+        provider_files=(provider,) if provider.endswith(".json") else (),
     )
     settings.check_consistency()
     store = Store.open(settings)

@@ -9,8 +9,8 @@ import threading
 
 import click
 
+from . import choice
 from .app import create_app
-from .formats import FORMATS
 from .settings import Settings, SettingsError, profile_from, scenario_from
 
 
@@ -51,7 +51,7 @@ def _at_most(high: int, shown: str):
 @click.option(
     "--profile",
     help="Callback format of the delivery reports (SMSBOUNCE_DI_PROFILE, default di): "
-    + ", ".join(FORMATS)
+    + choice.HELP
     + ".",
 )
 @click.option(

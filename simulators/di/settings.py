@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from smsbounce.plumbing.env import Env, SettingsError
 
-from .formats import FORMATS
+from .formats import FORMATS, ProfileFormat, ProfileFormatError
 from .scenario import Scenario, ScenarioError, load_scenario
 
 
@@ -70,9 +70,18 @@ class Settings:
 
 
 def profile_from(name: str, source: str) -> str:
-    """A report format's name, checked; ``source`` names the variable or option."""
+    """A report format's name or a profile file's path, checked; ``source`` names the variable
+    or option."""
+    if name.endswith(".json"):
+        try:
+            ProfileFormat.from_file(name)
+        except ProfileFormatError as exc:
+            raise SettingsError(f"{source}: {exc}") from None
+        return name
     if name not in FORMATS:
-        raise SettingsError(f"{source} must be one of {', '.join(FORMATS)}, not {name!r}.")
+        raise SettingsError(
+            f"{source} must be one of {', '.join(FORMATS)} or a profile file (.json), not {name!r}."
+        )
     return name
 
 

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from smsbounce.simulators.di.formats import FORMATS
+from smsbounce.simulators.di import choice
+from smsbounce.simulators.di.choice import provider_or_file
 
 from . import htmlreport, reports
 from .runner import Options, run
@@ -48,11 +49,13 @@ def _http_url(ctx, param, value):
 )
 @click.option(
     "--provider",
-    type=click.Choice(FORMATS),
     default="di",
     show_default=True,
-    help="Format of the reports the round trip sends: a built-in provider profile. Point "
-    "--ingest-url at that profile's endpoint (/api/v1/providers/NAME/report on our buffer).",
+    callback=provider_or_file,
+    help="Format of the reports the round trip sends: "
+    + choice.HELP
+    + ". Point --ingest-url at that profile's endpoint (/api/v1/providers/NAME/report on our "
+    "buffer).",
 )
 @click.option(
     "--twilio-auth-token",

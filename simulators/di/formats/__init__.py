@@ -31,6 +31,7 @@ from .di import DigitalInterconnect, di_params
 from .infobip import Infobip
 from .jasmin import JASMIN_ACK, Jasmin
 from .kannel import Kannel
+from .profile import ProfileFormat, ProfileFormatError
 from .sinch import Sinch
 from .twilio import Twilio, twilio_signature
 from .vonage import Vonage
@@ -43,6 +44,8 @@ __all__ = [
     "DigitalInterconnect",
     "Format",
     "Item",
+    "ProfileFormat",
+    "ProfileFormatError",
     "ReportContext",
     "Request",
     "Stored",
@@ -58,7 +61,10 @@ FORMATS = ("di", "twilio", "vonage", "infobip", "sinch", "kannel", "jasmin")
 
 
 def make_format(name: str, *, twilio_auth_token: str | None = None) -> Format:
-    """The format called ``name`` (one of ``FORMATS``)."""
+    """The format called ``name`` (one of ``FORMATS``), or the one a profile file describes
+    (a path ending in ``.json``; ``profile.ProfileFormat``)."""
+    if name.endswith(".json"):
+        return ProfileFormat.from_file(name)
     classes = {
         "di": DigitalInterconnect,
         "vonage": Vonage,

@@ -1,0 +1,27 @@
+"""The ``--provider`` / ``--profile`` option of ``di-sim``, ``demo`` and ``verify``: a built-in
+report format's name or a provider profile file."""
+
+from __future__ import annotations
+
+import click
+
+from smsbounce.plumbing.env import SettingsError
+
+from .formats import FORMATS
+from .settings import profile_from
+
+HELP = (
+    "a built-in provider ("
+    + ", ".join(FORMATS)
+    + ") or a provider profile file (.json), whose format is rendered from the file"
+)
+
+
+def provider_or_file(ctx, param, value):
+    """A click callback: ``value`` checked, or a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return profile_from(value, f"--{param.name.replace('_', '-')}")
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc)) from None
