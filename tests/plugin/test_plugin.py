@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from smsbounce.simulators.pytest_plugin import DATABASE_URL_VARIABLE
+
 # A user's endpoint that breaks the contract the way hand-written middleware does: ``page``
 # echoed as a number. Read-only, as the article's servlet is towards Marketing.
 BROKEN_SERVLET = """
@@ -27,9 +29,10 @@ def broken_servlet():
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def user_suite(request, pytester):
+def user_suite(request, pytester, monkeypatch):
     """A user's project: ``run(*args)`` runs pytest on it, with the PostgreSQL server given on
     the command line for the ``postgres`` variant (a database of the inner session's own)."""
+    monkeypatch.delenv(DATABASE_URL_VARIABLE, raising=False)  # SQLite unless given
     server = request.getfixturevalue("pg_server_url") if request.param == "postgres" else None
     pytester.makeini("[pytest]\nsmsbounce_settle_lag = 0\n")
 
