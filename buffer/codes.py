@@ -119,3 +119,7 @@ class ReportCodes:
     def purge(self, before_hour: int) -> int:
         with db.session(self.database, write=True):
             return self._model.delete().where(self._model.hour < before_hour).execute()
+
+    def clear(self) -> None:
+        """Delete every row; the caller holds the write transaction."""
+        self._model.delete().execute()

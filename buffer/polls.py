@@ -89,3 +89,7 @@ class MarketingPolls:
                     PollState(poll.source_system, poll.polled_at, poll.read_until, waiting, oldest)
                 )
         return found
+
+    def clear(self) -> None:
+        """Delete every row; the caller holds the write transaction."""
+        self._model.delete().execute()

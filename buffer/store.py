@@ -500,12 +500,14 @@ class Store:
             return model.delete().where(model.minute < before_minute).execute()
 
     def clear(self) -> int:
-        """Delete every bounce (and the outcome counts and the quarantine); return how many
+        """Delete every bounce (and the counts, the quarantine and the polls); return how many
         bounces there were."""
         with self._marks_lock:
             self._marks.clear()
         with db.session(self.database, write=True):
             self._counts.delete().execute()
+            self.codes.clear()
+            self.polls.clear()
             self.quarantine.clear()
             return self._model.delete().execute()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -12,7 +11,11 @@ from smsbounce.buffer.app import create_app
 from smsbounce.buffer.settings import Settings
 from smsbounce.buffer.store import Store
 from smsbounce.plumbing.serving import LocalServer
+from smsbounce.simulators.pytest_plugin import empty_database, throwaway_database
 from tests.testenv import IN_CI, PG_URL_VARIABLE, settings_for
+
+# tests/plugin/ runs users' suites against the plugin (pytest allows this only at the top).
+pytest_plugins = ["pytester"]
 
 
 def _pg_unavailable(reason: str):
@@ -33,37 +36,23 @@ def pg_server_url():
         _pg_unavailable("it is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     import psycopg2
 
+    database = contextlib.ExitStack()
     try:
-        admin = psycopg2.connect(admin_url, connect_timeout=5)
+        url = database.enter_context(throwaway_database(admin_url))
     except psycopg2.OperationalError as exc:
         _pg_unavailable(f"cannot connect to {admin_url}: {str(exc).strip()}")
-    admin.autocommit = True
-    name = f"smsbounce_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin_url)
-    yield urlunsplit(parts._replace(path="/" + name))
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
-def _empty(url: str) -> str:
-    store = Store.open(Settings(database_url=url))
-    store.create_tables()
-    store.clear()
-    store.close()
-    return url
+    with database:
+        yield url
 
 
 @pytest.fixture
 def sqlite_url(tmp_path):
-    return _empty(f"sqlite:///{tmp_path / 'buffer.db'}")
+    return empty_database(f"sqlite:///{tmp_path / 'buffer.db'}")
 
 
 @pytest.fixture
 def postgres_url(pg_server_url):
-    return _empty(pg_server_url)
+    return empty_database(pg_server_url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -3,7 +3,8 @@
 Data and dependencies flow one way: the plumbing imports nothing of ours; the contracts only
 the plumbing; the buffer and the CPI proxy the plumbing and the contracts; the simulators and
 ``verify`` never the buffer or the proxy (they must judge any implementation, ours included);
-only the demo's wiring (``simulators/demo.py``, ``simulators/services.py``) imports every service.
+only the wiring (``simulators/demo.py``, ``simulators/services.py`` and the pytest plugin
+``simulators/pytest_plugin.py``) imports every service.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ ALLOWED = {
     "cpi_proxy": {"plumbing", "contracts"},
     "simulators": {"plumbing", "contracts", "simulators"},
 }
-WIRING = {"smsbounce.simulators.demo", "smsbounce.simulators.services"}
+WIRING = {
+    "smsbounce.simulators.demo",
+    "smsbounce.simulators.services",
+    "smsbounce.simulators.pytest_plugin",
+}
 
 
 def _module_name(path: Path) -> str:

@@ -10,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("buffer", "cpi_proxy", "contracts", "plumbing", "simulators")
-# Imported only where the PostgreSQL extra is installed (the database URL asks for it).
-OPTIONAL = {"psycopg2"}
+# Imported only where an extra is installed: psycopg2 (postgres) when the database URL asks for
+# it; pytest and responses (pytest) by the pytest plugin, which pytest loads, and its mocks.
+OPTIONAL = {"psycopg2", "pytest", "responses"}
 
 
 def _imported_modules():

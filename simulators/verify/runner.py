@@ -74,6 +74,12 @@ class Result:
     def passed(self) -> bool:
         return not self.failures
 
+    def table(self) -> str:
+        """Every check's verdict and evidence, as ``smsbounce verify`` prints it."""
+        from .reports import table  # reports reads Result: imported when asked for
+
+        return table(self)
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -384,3 +390,22 @@ def run(
 ) -> Result:
     """Run every check; raise ``CouldNotRun`` when the endpoint cannot be checked at all."""
     return Runner(options, progress, now, wait).run()
+
+
+def verify(
+    status_url: str,
+    auth: tuple[str, str] | None = None,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+    **options,
+) -> Result:
+    """``smsbounce verify`` as a function: every check against ``status_url`` (with basic
+    ``auth``), the round trip too when ``ingest_url`` is given. ``options`` are ``Options``'
+    fields (``ingest_url``, ``provider``, ``settle_lag``, ``volume``, ``timeout`` …).
+
+    Returns the ``Result``: ``passed``, ``failures`` (each a ``Verdict`` with its ``check`` and
+    ``evidence``), ``table()``. Raises ``CouldNotRun`` when the endpoint cannot be checked at
+    all (unreachable, TLS failure, 401/403/404/405 on the first request).
+    """
+    user, password = auth if auth else (None, None)
+    return run(Options(status_url, user, password, **options), progress)
