@@ -460,7 +460,17 @@ def test_what_cannot_be_a_report_is_rejected_naming_the_providers_field(name, in
     [
         (
             "vonage",
-            get(urlencode({**VONAGE, "status": "failed", "err-code": "2", "scts": "yesterday"})),
+            get(
+                urlencode(
+                    {
+                        **VONAGE,
+                        "status": "failed",
+                        "err-code": "2",
+                        "scts": "yesterday",
+                        "message-timestamp": "today",
+                    }
+                )
+            ),
             "scts",
             Outcome.TEMPORARY,
         ),
