@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from smsbounce import contracts
 
 from ..errors import InvalidParameter
-from ..request_params import parse_json
 from ..reports import (
     Classified,
     Outcome,
@@ -40,6 +39,7 @@ from ..reports import (
     make_report,
     reason_text,
 )
+from ..request_params import parse_json
 from .base import Answer, Incoming, Profile, Quarantined
 
 log = logging.getLogger("smsbounce.buffer")
