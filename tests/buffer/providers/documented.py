@@ -32,14 +32,15 @@ class Callback:
 
     def send(self, server, provider: str, query: str = "") -> requests.Response:
         url = f"{server.url}/api/v1/providers/{provider}/report"
-        query = "&".join(q for q in (self.query, query) if q)
+        return self.send_to(url + ("?" + query if query else ""))
+
+    def send_to(self, url: str) -> requests.Response:
+        """Sent to ``url``, the callback's own query added to the one ``url`` has."""
+        if self.query:
+            url += ("&" if "?" in url else "?") + self.query
         headers = {"Content-Type": self.content_type} if self.content_type else {}
-        return requests.request(
-            self.method,
-            url + ("?" + query if query else ""),
-            data=self.body.encode() if self.body else None,
-            headers=headers,
-        )
+        data = self.body.encode() if self.body else None
+        return requests.request(self.method, url, data=data, headers=headers)
 
 
 def documented(provider: str, title: str) -> Callback:

@@ -40,7 +40,8 @@ def test_documented_failures_are_served(buffer_server):
     assert served(buffer_server)["14762070468292kw2fuqty55yp2b2"] == {
         "recipient": "+52345678903",
         "statusCode": "4432",
-        "statusText": "Forbidden country: the account may not send to this country (Bandwidth 4432)",
+        "statusText": "Forbidden country: the account may not send to this country "
+        "(Bandwidth 4432)",
         "type": "Permanent",
         "timestamp": "20160914182016",
     }

@@ -11,7 +11,10 @@ import json
 
 from .documented import Callback, served
 
-SOURCE = "sinch/sinch-sdk-python@54bdeee7f015b5c49cd561d3d1a5ce0ea547e13b:tests/e2e/sms/features/steps/webhooks.steps.py"
+SOURCE = (
+    "sinch/sinch-sdk-python@54bdeee7f015b5c49cd561d3d1a5ce0ea547e13b:"
+    "tests/e2e/sms/features/steps/webhooks.steps.py"
+)
 
 
 def report(status, code, recipient, at, **extra) -> Callback:

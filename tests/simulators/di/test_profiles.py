@@ -98,7 +98,8 @@ TABLE = [
         (
             "Temporary",
             "2",
-            "Absent subscriber: the phone was temporarily unavailable (off or out of coverage); try again later (Vonage err-code 2)",
+            "Absent subscriber: the phone was temporarily unavailable (off or out of coverage); "
+            "try again later (Vonage err-code 2)",
         ),
     ),
     (
@@ -109,7 +110,8 @@ TABLE = [
         (
             "Permanent",
             "12",
-            "Destination unreachable: no route to the number; check that the number is right (Vonage err-code 12)",
+            "Destination unreachable: no route to the number; check that the number is right "
+            "(Vonage err-code 12)",
         ),
     ),
     (
@@ -198,7 +200,8 @@ TABLE = [
         (
             "Permanent",
             "402",
-            "Message unroutable: the SMSC rejected the message; retrying is likely to fail the same way (Sinch code 402)",
+            "Message unroutable: the SMSC rejected the message; retrying is likely to fail the "
+            "same way (Sinch code 402)",
         ),
     ),
     ("kannel", DELIVERED, "GET", {"type": "1"}, ("delivered", "000", None)),
