@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from smsbounce.buffer.raw_requests import FORM
+from tests.buffer.test_providers import VONAGE
 
 from .documented import Callback, documented, served
 
@@ -18,15 +19,7 @@ TYPICAL = json.loads(documented("vonage", "This is a typical DLR").body)
 # Delivery Receipt example of https://developer.nexmo.com/api/sms: message-timestamp with an
 # offset, and the signed-webhook parameters.
 API_REFERENCE = {
-    "msisdn": "447700900000",
-    "to": "AcmeInc",
-    "network-code": "12345",
-    "messageId": "0A0000001234567B",
-    "price": "0.03330000",
-    "status": "delivered",
-    "scts": "2001011400",
-    "err-code": "0",
-    "api-key": "abcd1234",
+    **VONAGE,  # the same receipt, as Vonage's .NET SDK fixture carries it
     "client-ref": "my-personal-reference",
     "message-timestamp": "2020-01-01 12:00:00 +0000",
     "timestamp": "1582650446",
