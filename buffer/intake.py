@@ -33,10 +33,13 @@ from .verdicts import Taken, Verdict
 Save = Callable[..., list[Result]]
 
 
-def incoming(raw: RawRequest, free_text: frozenset[str] = frozenset()) -> Incoming:
+def incoming(
+    raw: RawRequest, free_text: frozenset[str] = frozenset(), json_body: bool = False
+) -> Incoming:
     """The request as a profile sees it; 400, 414 or 415 naming what is wrong with it.
 
-    A POST body is read as JSON or as a form by its content type (a form when it names none).
+    A POST body is read as JSON or as a form by its content type (a form when it names none),
+    or as JSON whatever that says with ``json_body`` (the profile's ``"body": "json"``).
     A ``token`` in the query or a form field is the capability (the query's wins), kept apart
     so it is never stored; ``raw_form`` keeps it, as a provider's signature covers every field.
     Values of ``free_text`` parameters may hold bytes outside UTF-8 (``parse_pairs``).
@@ -46,7 +49,7 @@ def incoming(raw: RawRequest, free_text: frozenset[str] = frozenset()) -> Incomi
     form, raw_form, body, kind = {}, (), None, ""
     if raw.method == "POST":
         kind = raw.content_type.split(";")[0].strip().lower()
-        if kind == JSON:
+        if kind == JSON or json_body:
             body = parse_json(raw.body)
         elif kind in (FORM, ""):
             raw_form = tuple(parse_pairs(raw.body, MAX_PARAMETERS, "form body", free_text))
@@ -96,13 +99,16 @@ class Intake:
         try:
             if raw.method not in profile.methods:
                 raise MethodNotAllowed(profile.methods)
-            request = incoming(raw, profile.free_text)
+            request = incoming(raw, profile.free_text, profile.json_body)
             # Without configured tokens ingest is open; a token in the path must still match.
             if self.tokens or raw.token is not None:
                 _require_token(self.tokens, request.token)
             problem = profile.authenticate(request) if self.check_signatures else None
             if problem:
                 raise BadSignature(problem)
+            answer = profile.handshake(request)
+            if answer is not None:  # no report in it: nothing to store
+                return Taken(profile.name, answer=answer)
             parsed = profile.parse(request)
         except HttpError as exc:
             return Taken.refused(profile.name, exc)

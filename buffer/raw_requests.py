@@ -67,7 +67,7 @@ def record(incoming: Incoming, report: str | None = None) -> str:
     elif incoming.raw_body:
         document["contentType"] = incoming.content_type
         body = incoming.raw_body.decode("latin-1")  # bytes kept exactly
-        if not incoming.content_type.startswith("application/json"):
+        if incoming.json is None:
             body = without_token(body)  # a form's token field is the capability too
         document["body"] = body
     # ASCII JSON: a lone surrogate in a report's JSON stays an escape no database refuses.

@@ -1,6 +1,7 @@
 """Provider profiles: every supported callback format behind one interface (``base.Profile``).
 
-Built in: ``di`` (code), ``twilio`` (file + signature check) and the purely declarative files in
+Built in: ``di`` (code), ``twilio`` (file + signature check), ``aws-sms`` (file + SNS's
+subscription handshake) and the purely declarative files in
 ``profiles/``. ``SMSBOUNCE_PROVIDER_FILES`` adds files of the same shape; a file whose name is a
 built-in's replaces it (to change, say, which Vonage codes are transient).
 """
@@ -13,6 +14,7 @@ from importlib.resources import files
 from .base import Answer, Incoming, Profile, Quarantined, Rejected
 from .di import DigitalInterconnect
 from .generic import GenericProfile, ProfileError
+from .sns import AwsSms
 from .twilio import Twilio
 
 __all__ = [
@@ -57,4 +59,6 @@ def load_profiles(settings) -> dict[str, Profile]:
 def _build(document: dict, source: str, settings) -> Profile:
     if document["name"] == "twilio":
         return Twilio(document, source, settings.twilio_auth_token)
+    if document["name"] == "aws-sms":
+        return AwsSms(document, source)
     return GenericProfile(document, source)

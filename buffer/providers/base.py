@@ -110,12 +110,20 @@ class Profile:
     # Lower-case names of parameters that carry a gateway's free text (Kannel's %A echoes the
     # SMS in the link's charset): bytes outside UTF-8 there are decoded leniently, not refused.
     free_text: frozenset[str] = frozenset()
+    # A POST body read as JSON whatever its Content-Type says (SNS posts JSON as text/plain).
+    json_body: bool = False
 
     def parse(self, incoming: Incoming) -> list[Report | Rejected | Quarantined]:
         raise NotImplementedError
 
     def authenticate(self, incoming: Incoming) -> str | None:
         """Return why the request is not from the provider, or None. Default: nothing to check."""
+        return None
+
+    def handshake(self, incoming: Incoming) -> dict[str, Any] | None:
+        """A request from the provider that carries no report (SNS's subscription handshake):
+        the JSON answer it gets, nothing stored; None for a request of reports. Default: none.
+        May raise an ``InvalidParameter`` for a handshake that cannot be the provider's."""
         return None
 
     def describe(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +39,7 @@ from ..reports import (
     make_report,
     reason_text,
 )
+from ..request_params import parse_json
 from .base import Answer, Incoming, Profile, Quarantined
 
 log = logging.getLogger("smsbounce.buffer")
@@ -57,6 +58,8 @@ class ProfileError(ValueError):
 class _Field:
     paths: tuple[str, ...]
     patterns: tuple[re.Pattern, ...] = ()
+    # Each path split into its steps (``to[0].status`` -> ``to``, ``0``, ``status``).
+    steps: tuple[tuple[str, ...], ...] = ()
 
     @property
     def name(self) -> str:
@@ -65,29 +68,54 @@ class _Field:
     def read(self, report: Any, query: Mapping[str, str]) -> str | None:
         """The first path present in the report (JSON object or form), else in the URL query;
         with patterns, the first pattern that matches (its one group, or the whole match)."""
-        for path in self.paths:
-            value = _lookup(report, path)
+        return next(self.values(report, query), None)
+
+    def values(self, report: Any, query: Mapping[str, str]) -> Iterator[str]:
+        """Every value ``read`` could give, in order: a time tries them until one reads."""
+        for path, steps in zip(self.paths, self.steps, strict=True):
+            value = _lookup(report, steps)
             if value is None:
                 value = query.get(path.lower())
             if value is None:
                 continue
             text = _as_text(value)
             if not self.patterns:
-                return text
+                yield text
+                continue
             for pattern in self.patterns:
                 match = pattern.search(text)
                 if match:
-                    return match.group(1) if match.groups() else match.group(0)
-        return None
+                    yield match.group(1) if match.groups() else match.group(0)
+                    break
 
 
-def _lookup(report: Any, path: str) -> Any:
-    """A dotted path into a JSON object; form names are already lower-case."""
+# A list element in a path: ``to[0]`` (or ``to.0``) is the first element of the list ``to``.
+_INDEX = re.compile(r"\[([0-9]+)\]")
+
+
+def path_steps(path: str, where: str) -> tuple[str, ...]:
+    """``data.payload.to[0].status`` -> its steps; ProfileError (``where`` names the key) for a
+    bracket that is no list index, e.g. ``to[]`` or ``to[*]``."""
+    dotted = _INDEX.sub(r".\1", path)
+    if "[" in dotted or "]" in dotted:
+        raise ProfileError(
+            f"{where}: {path!r} is no path: a list element is written [0], [1], … "
+            "(e.g. data.payload.to[0].status)"
+        )
+    return tuple(dotted.split("."))
+
+
+def _lookup(report: Any, steps: tuple[str, ...]) -> Any:
+    """A path into a JSON object (names, and list indexes as digits); form names are already
+    lower-case."""
     current = report
-    for part in path.split("."):
-        if not isinstance(current, Mapping):
+    for part in steps:
+        if isinstance(current, Mapping):
+            current = current[part] if part in current else current.get(part.lower())
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
             return None
-        current = current[part] if part in current else current.get(part.lower())
         if current is None:
             return None
     return current
@@ -133,7 +161,11 @@ class GenericProfile(Profile):
         self.max_reports = document.get("maxReports", DEFAULT_MAX_REPORTS)
         self.fields = {key: self._field(key, spec) for key, spec in document["fields"].items()}
         time = document.get("time", {})
-        self.time_format = _readable_time_format(time.get("format", "iso8601"), source)
+        formats = time.get("format", "iso8601")
+        self.time_formats = tuple(
+            _readable_time_format(f, source)
+            for f in ([formats] if isinstance(formats, str) else formats)
+        )
         self.timezone = _zone(time.get("timezone", "UTC"), source)
         self.states = self._groups("states", ("delivered", "intermediate") + BOUNCES)
         self.details = self._groups("details", BOUNCES)
@@ -141,6 +173,10 @@ class GenericProfile(Profile):
         self.reasons = {k.lower(): v for k, v in document.get("reasons", {}).items()}
         self.default = Outcome(document.get("default", "Permanent"))
         self.without_plus = document.get("internationalWithoutPlus", False)
+        self.json_body = document.get("body") == "json"
+        unwrap = document.get("unwrap")
+        self.unwrap = path_steps(unwrap, f"{source}: unwrap") if unwrap else None
+        _can_match(document, source)
         # The text field's parameters are a gateway's free text (e.g. Kannel's %A).
         text = self.fields.get("text")
         self.free_text = (
@@ -161,10 +197,11 @@ class GenericProfile(Profile):
         return cls(document, str(path))
 
     def _field(self, key: str, spec: str | Mapping) -> _Field:
-        if isinstance(spec, str):
-            return _Field((spec,))
-        paths = spec["from"]
+        paths = spec if isinstance(spec, str) else spec["from"]
         paths = (paths,) if isinstance(paths, str) else tuple(paths)
+        steps = tuple(path_steps(path, f"{self.source}: fields.{key}") for path in paths)
+        if isinstance(spec, str):
+            return _Field(paths, steps=steps)
         sources = spec.get("pattern", ())
         sources = (sources,) if isinstance(sources, str) else tuple(sources)
         patterns = []
@@ -180,7 +217,7 @@ class GenericProfile(Profile):
                     f"{self.source}: fields.{key}.pattern may have at most one group (the value)"
                 )
             patterns.append(pattern)
-        return _Field(paths, tuple(patterns))
+        return _Field(paths, tuple(patterns), steps)
 
     def _groups(self, key: str, names: tuple[str, ...]) -> dict[str, _Group]:
         values = {
@@ -216,8 +253,9 @@ class GenericProfile(Profile):
     def parse(self, incoming: Incoming) -> list[Report | Rejected | Quarantined]:
         """The request's reports, each mapped or rejected on its own. Raises Rejected for the
         request as a whole: no list where the profile says, or more reports than it allows."""
+        document = self._unwrapped(incoming)
         if self.batch:
-            reports = _resolve_pointer(incoming.json, self.reports_pointer)
+            reports = _resolve_pointer(document, self.reports_pointer)
             where = ".".join(self.reports_pointer.strip("/").split("/")) or "body"
             if not isinstance(reports, list):
                 raise Rejected(
@@ -233,8 +271,28 @@ class GenericProfile(Profile):
                 )
             # Each report of a batch keeps its own JSON as its raw record (ingest adds the rest).
             return [self._one(r, incoming.query, json.dumps(r)) for r in reports]
-        report = incoming.json if isinstance(incoming.json, Mapping) else {**incoming.form}
+        report = document if isinstance(document, Mapping) else {**incoming.form}
         return [self._one(report, incoming.query, None)]
+
+    def _unwrapped(self, incoming: Incoming) -> Any:
+        """The body, or with ``unwrap`` the report that one of its fields holds as a JSON
+        string (SNS's envelope holds the event in ``Message``); a body without that field is the
+        report itself (SNS's raw message delivery). Rejected when the field holds no JSON."""
+        body = incoming.json if incoming.json is not None else {**incoming.form}
+        if self.unwrap is None:
+            return incoming.json
+        inner = _lookup(body, self.unwrap)
+        if inner is None:
+            return body
+        name = ".".join(self.unwrap)
+        if isinstance(inner, str):
+            try:
+                inner = parse_json(inner.encode("utf-8", "surrogatepass"))
+            except InvalidParameter:
+                inner = None
+        if not isinstance(inner, (Mapping, list)):
+            raise Rejected(name, f"{name} must hold the report as JSON")
+        return inner
 
     def _one(self, report: Any, query: Mapping[str, str], raw: str | None):
         try:
@@ -359,28 +417,44 @@ class GenericProfile(Profile):
     def _event_time(self, report: Any, query: Mapping[str, str]) -> datetime | None:
         """The report's event time; None when it carries none (its arrival is then the best
         there is)."""
-        value = self._read("time", report, query)
-        if not value:
+        spec = self.fields.get("time")
+        values = [v.strip() for v in spec.values(report, query)] if spec else []
+        values = [v for v in values if v]
+        if not values:
             return None
-        name = self._name("time")
-        problem = f"{name} is not a time in the format {self.time_format}"
-        if self.time_format in ("unix", "unix_ms"):
-            try:
-                seconds = float(value) / (1000 if self.time_format == "unix_ms" else 1)
-            except ValueError:
-                raise Unreadable(name, problem) from None  # another format than the profile's
-            try:
-                return datetime.fromtimestamp(seconds, timezone.utc)
-            except (ValueError, OverflowError, OSError):
-                raise Rejected(name, problem) from None  # inf, nan, 1e20: no report has that
+        for value in values:
+            for time_format in self.time_formats:
+                moment = _read_time(value, time_format, self._name("time"))
+                if moment is not None:
+                    return in_utc(
+                        moment if moment.tzinfo else moment.replace(tzinfo=self.timezone),
+                        self._name("time"),
+                    )
+        name, formats = self._name("time"), " or ".join(self.time_formats)
+        if len(values) == 1:
+            raise Unreadable(name, f"{name} is not a time in the format {formats}")
+        tried = ", ".join(spec.paths)
+        raise Unreadable(name, f"none of {tried} is a time in the format {formats}")
+
+
+def _read_time(value: str, time_format: str, name: str) -> datetime | None:
+    """``value`` read in ``time_format``; None when it is written otherwise. Rejected for a
+    number no report has as a time (inf, nan, 1e20)."""
+    if time_format in ("unix", "unix_ms"):
         try:
-            if self.time_format == "iso8601":
-                moment = datetime.fromisoformat(value)
-            else:
-                moment = datetime.strptime(value, self.time_format)
+            seconds = float(value) / (1000 if time_format == "unix_ms" else 1)
         except ValueError:
-            raise Unreadable(name, problem) from None
-        return in_utc(moment if moment.tzinfo else moment.replace(tzinfo=self.timezone), name)
+            return None  # another format than this one
+        try:
+            return datetime.fromtimestamp(seconds, timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise Rejected(name, f"{name} is not a time in the format {time_format}") from None
+    try:
+        if time_format == "iso8601":
+            return datetime.fromisoformat(value)
+        return datetime.strptime(value, time_format)
+    except ValueError:
+        return None
 
 
 # A moment every strptime pattern that can read a report's time gives back (date and hour at
@@ -404,6 +478,19 @@ def _readable_time_format(pattern: str, source: str) -> str:
     if (read.date(), read.hour) != (_PROBE.date(), _PROBE.hour):
         raise ProfileError(problem)
     return pattern
+
+
+def _can_match(document: Mapping[str, Any], source: str) -> None:
+    """ProfileError for what needs a body the profile's methods never bring: a list of
+    reports, a JSON body, a report unwrapped from a field all come in a POST."""
+    methods = document.get("methods", ["GET"])
+    if "POST" in methods:
+        return
+    for key in ("reports", "body", "unwrap"):
+        if key in document:
+            raise ProfileError(
+                f"{source}: {key} reads a POST body, but methods is {methods}: add POST"
+            )
 
 
 def _zone(name: str, source: str) -> ZoneInfo:

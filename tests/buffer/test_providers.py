@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from smsbounce import contracts
+from smsbounce.buffer.intake import Intake
 from smsbounce.buffer.providers import (
     GenericProfile,
     Incoming,
@@ -21,7 +22,8 @@ from smsbounce.buffer.providers import (
     load_profiles,
 )
 from smsbounce.buffer.providers.twilio import signature
-from smsbounce.buffer.reports import Outcome, Report
+from smsbounce.buffer.raw_requests import RawRequest
+from smsbounce.buffer.reports import Outcome, Report, Result
 from smsbounce.buffer.request_params import parse_pairs, parse_query, to_params
 from smsbounce.buffer.settings import Settings, SettingsError
 from tests.helpers import all_bounces, assert_json_error, twilio_accepts, twilio_signature
@@ -460,7 +462,17 @@ def test_what_cannot_be_a_report_is_rejected_naming_the_providers_field(name, in
     [
         (
             "vonage",
-            get(urlencode({**VONAGE, "status": "failed", "err-code": "2", "scts": "yesterday"})),
+            get(
+                urlencode(
+                    {
+                        **VONAGE,
+                        "status": "failed",
+                        "err-code": "2",
+                        "scts": "yesterday",
+                        "message-timestamp": "today",
+                    }
+                )
+            ),
             "scts",
             Outcome.TEMPORARY,
         ),
@@ -551,6 +563,15 @@ MINIMAL = {
         ({**MINIMAL, "time": {"format": "yyyy-MM-dd HH:mm"}}, "can never read a report's time"),
         ({**MINIMAL, "time": {"format": "%H:%M"}}, "with the date and hour"),
         ({**MINIMAL, "time": {"timezone": "Europe/Nowhere"}}, "is not an IANA time zone"),
+        ({**MINIMAL, "time": {"format": ["unix", "%Q"]}}, "time.format '%Q' can never read"),
+        ({**MINIMAL, "unwrap": "Message"}, "unwrap reads a POST body, but methods is ['GET']"),
+        ({**MINIMAL, "body": "json"}, "body reads a POST body"),
+        ({**MINIMAL, "reports": "/results"}, "reports reads a POST body"),
+        (
+            {**MINIMAL, "fields": {**MINIMAL["fields"], "recipient": "to[].phone"}},
+            "a list element is written [0]",
+        ),
+        ({**MINIMAL, "methods": ["POST"], "unwrap": "a[*]"}, "unwrap: 'a[*]' is no path"),
     ],
     ids=[
         "bad-json",
@@ -563,6 +584,12 @@ MINIMAL = {
         "no-directive",
         "no-date",
         "unknown-zone",
+        "unknown-directive-in-list",
+        "unwrap-without-post",
+        "json-body-without-post",
+        "reports-without-post",
+        "empty-index",
+        "star-index",
     ],
 )
 def test_bad_profile_files_are_refused_naming_file_and_problem(tmp_path, document, problem):
@@ -754,3 +781,81 @@ def test_tokens_guard_provider_endpoints_too(start_buffer, buffer_settings):
     assert_json_error(requests.post(url, json=sinch_report("Failed", 402)), 404)
     assert requests.post(f"{url}/{token}", json=sinch_report("Failed", 402)).ok
     assert requests.post(f"{url}?token={token}", json=sinch_report("Failed", 402)).ok
+
+
+# --- the language's reach: list elements, JSON that does not say so, several time formats ---
+
+
+def test_a_path_reaches_into_a_list_element():
+    document = {
+        "name": "listy",
+        "methods": ["POST"],
+        "fields": {
+            "messageId": "data.id",
+            "recipient": "data.to[0].number",
+            "status": "data.to.0.status",  # the dotted spelling reads the same element
+        },
+        "states": {"permanent": ["failed"]},
+    }
+    profile = GenericProfile(document)
+    body = {"data": {"id": "m1", "to": [{"number": "+4915112345678", "status": "failed"}]}}
+    [report] = profile.parse(post_json(body))
+    assert (report.recipient, report.outcome) == ("+4915112345678", Outcome.PERMANENT)
+    [missing] = profile.parse(post_json({"data": {"id": "m1", "to": []}}))
+    assert isinstance(missing, Rejected) and missing.parameter == "data.to.0.status"
+
+
+UNWRAPPING = {
+    "name": "wrapped",
+    "methods": ["POST"],
+    "body": "json",
+    "unwrap": "Message",
+    "fields": {"messageId": "id", "recipient": "to", "status": "state"},
+    "states": {"permanent": ["failed"]},
+}
+EVENT = {"id": "m1", "to": "+4915112345678", "state": "failed"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [json.dumps({"Type": "Notification", "Message": json.dumps(EVENT)}), json.dumps(EVENT)],
+    ids=["envelope", "raw"],
+)
+def test_a_text_plain_body_and_a_json_string_field_are_read_as_json(body):
+    raw = RawRequest("POST", content_type="text/plain; charset=UTF-8", body=body.encode())
+    taken = Intake().take(GenericProfile(UNWRAPPING), raw)
+    assert [v.result for v in taken.verdicts] == [Result.STORED], taken.error
+
+
+def test_a_field_that_should_hold_json_and_does_not_is_named():
+    body = json.dumps({"Message": "Hello world!"}).encode()
+    taken = Intake().take(GenericProfile(UNWRAPPING), RawRequest("POST", body=body))
+    assert taken.error.parameter == "Message" and "must hold the report as JSON" in str(taken.error)
+
+
+def test_without_body_json_text_plain_is_still_refused():
+    document = {k: v for k, v in UNWRAPPING.items() if k != "body"}
+    raw = RawRequest("POST", content_type="text/plain", body=json.dumps(EVENT).encode())
+    assert Intake().take(GenericProfile(document), raw).error.status == 415
+
+
+def test_time_formats_are_tried_in_order_on_every_time_field():
+    document = {
+        **MINIMAL,
+        "fields": {**MINIMAL["fields"], "time": {"from": ["a", "b"]}},
+        "time": {"format": ["%y%m%d%H%M", "%Y-%m-%d %H:%M:%S"]},
+    }
+    profile = GenericProfile(document)
+
+    def stamp(**times):
+        [report] = profile.parse(
+            get(urlencode({"ref": "1", "phone": "+491", "state": "fail", **times}))
+        )
+        return report
+
+    assert stamp(a="2001011400", b="2021-01-01 00:00:00").timestamp == "20200101140000"
+    assert stamp(a="1234567890", b="2021-01-01 00:00:00").timestamp == "20210101000000"
+    assert stamp(b="2021-01-01 00:00:00").timestamp == "20210101000000"
+    held = stamp(a="yesterday", b="today")
+    assert isinstance(held, Quarantined) and held.parameter == "a"
+    assert "none of a, b is a time" in held.reason

@@ -18,6 +18,16 @@ from smsbounce.buffer.providers import load_profiles
 from smsbounce.buffer.settings import Settings
 from smsbounce.simulators.di.formats import ReportContext, Request, make_format
 from smsbounce.simulators.di.scenario import PlannedReport
+from tests.buffer.providers import (
+    test_46elks,
+    test_aws_sms,
+    test_bandwidth,
+    test_bird,
+    test_clickatell,
+    test_gatewayapi,
+    test_plivo,
+    test_telnyx,
+)
 from tests.helpers import all_bounces, twilio_signature
 
 from .recipes import recipe, recipes
@@ -31,6 +41,28 @@ CALLBACK_RECIPES = {
     "sinch": "sinch-callback",
     "kannel": "kannel-dlr-url",
     "jasmin": "jasmin-dlr-url",
+    "plivo": "plivo-callback",
+    "telnyx": "telnyx-webhook",
+    "bird": "bird-status-url",
+    "aws-sms": "aws-sms-subscription",
+    "bandwidth": "bandwidth-callback",
+    "clickatell": "clickatell-callback",
+    "gatewayapi": "gatewayapi-webhook",
+    "46elks": "46elks-whendelivered",
+}
+# Providers the DI simulator has no format for: a hard bounce built from their own documented
+# callbacks (tests/buffer/providers), sent to the documented URL.
+DOCUMENTED_BOUNCES = {
+    "plivo": lambda: test_plivo.post(test_plivo.attributes("failed", "30", uuid="recipe-1")),
+    "telnyx": lambda: test_telnyx.failed("delivery_failed"),
+    "bird": lambda: test_bird.with_status("delivery_failed", "recipe-1"),
+    "aws-sms": lambda: test_aws_sms.in_envelope(test_aws_sms.failed("TEXT_INVALID")),
+    "bandwidth": lambda: test_bandwidth.FORBIDDEN,
+    "clickatell": lambda: test_clickatell.post(
+        test_clickatell.fields("recipe-1", 29, "RECIPIENT_DOES_NOT_EXIST", "Recipient unknown")
+    ),
+    "gatewayapi": lambda: test_gatewayapi.failed("REJECTED", "0x1034", "Destination blocked", 7),
+    "46elks": lambda: test_46elks.report(id="recipe-1", status="failed"),
 }
 
 
@@ -110,6 +142,15 @@ def test_the_documented_callback_takes_and_serves_the_providers_reports(
         }
     assert served == expected
     assert {b["type"] for b in served.values()} == {"Permanent", "Temporary"}
+
+
+@pytest.mark.parametrize("provider", sorted(DOCUMENTED_BOUNCES))
+def test_the_documented_url_takes_the_providers_documented_bounce(buffer_server, provider):
+    url = documented_url(provider, buffer_server.url, "+4915112345678", "recipe-1")
+    answer = DOCUMENTED_BOUNCES[provider]().send_to(url)
+    assert answer.status_code == 200, answer.text
+    [bounce] = all_bounces(requests, buffer_server)
+    assert bounce["type"] == "Permanent"
 
 
 def test_the_kannel_recipe_asks_for_what_kannel_needs():

@@ -25,6 +25,18 @@ SINCH = {
     "*": ("Failed", 418),
 }
 
+# The readable reason the buffer's sinch profile gives each code sent above, from Sinch's
+# delivery-report error codes (developers.sinch.com/docs/sms/api-reference/sms/delivery-reports/
+# delivery-report-error-codes); others get "<status> (code <code>)".
+SINCH_REASONS = {
+    402: "Message unroutable: the SMSC rejected the message; retrying is likely to fail the same "
+    "way (Sinch code 402)",
+    403: "Internal error: an unexpected error at Sinch caused the message to fail (Sinch code 403)",
+    406: "Internal expiry: the message expired before it reached the SMSC (Sinch code 406)",
+    408: "Internal reject: the SMSC rejected the message; retrying is likely to fail the same way "
+    "(Sinch code 408)",
+}
+
 
 class Sinch(Format):
     name = "sinch"
@@ -51,7 +63,7 @@ class Sinch(Format):
         kind = outcome_kind(report.planned.code)
         if kind in ("temporary", "permanent"):
             kind = "Temporary" if status == "Expired" else "Permanent"
-        text = buffer_text(None, status, str(code))
+        text = buffer_text(SINCH_REASONS.get(code), status, str(code))
         return Stored(kind, str(code), text, report.recipient, report.planned.event_time)
 
     def request(self, address, items):

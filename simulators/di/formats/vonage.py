@@ -34,6 +34,26 @@ VONAGE = {
     "*": ("failed", "99"),
 }
 VONAGE_TEMPORARY = ("2", "7", "8")
+# The readable reason the buffer's vonage profile gives each err-code sent above, from Vonage's
+# err-code table (developer.vonage.com/messaging/sms/guides/delivery-receipts); others get
+# "<status> (code <err-code>)".
+VONAGE_REASONS = {
+    "1": "Unknown: not delivered, and the network gave no reason (Vonage err-code 1)",
+    "2": "Absent subscriber: the phone was temporarily unavailable (off or out of coverage); "
+    "try again later (Vonage err-code 2)",
+    "4": "Call barred by user: the number cannot receive SMS; remove it, the subscriber must ask "
+    "the operator to lift the bar (Vonage err-code 4)",
+    "5": "Portability error: a problem with the ported number; the subscriber should contact the "
+    "operator (Vonage err-code 5)",
+    "11": "Unroutable: no route to deliver the message to this number (Vonage err-code 11)",
+    "12": "Destination unreachable: no route to the number; check that the number is right "
+    "(Vonage err-code 12)",
+    "14": "Number blocked by carrier: the recipient must ask the carrier to enable SMS on the "
+    "plan (Vonage err-code 14)",
+    "15": "Prepaid insufficient funds: the recipient's prepaid plan has no credit to receive the "
+    "message (Vonage err-code 15)",
+    "99": "General error, typically in the route (Vonage err-code 99)",
+}
 
 
 class Vonage(Format):
@@ -68,7 +88,7 @@ class Vonage(Format):
         return Stored(
             kind,
             error,
-            buffer_text(None, status, error),
+            buffer_text(VONAGE_REASONS.get(error), status, error),
             report.recipient,
             report.planned.event_time,
             resolution=60,

@@ -95,21 +95,35 @@ TABLE = [
         SOFT,
         "GET",
         {"status": "failed", "err-code": "2"},
-        ("Temporary", "2", "failed (code 2)"),
+        (
+            "Temporary",
+            "2",
+            "Absent subscriber: the phone was temporarily unavailable (off or out of coverage); "
+            "try again later (Vonage err-code 2)",
+        ),
     ),
     (
         "vonage",
         HARD,
         "GET",
         {"status": "failed", "err-code": "12"},
-        ("Permanent", "12", "failed (code 12)"),
+        (
+            "Permanent",
+            "12",
+            "Destination unreachable: no route to the number; check that the number is right "
+            "(Vonage err-code 12)",
+        ),
     ),
     (
         "vonage",
         EXPIRED,
         "GET",
         {"status": "expired", "err-code": "1"},
-        ("Permanent", "1", "expired (code 1)"),
+        (
+            "Permanent",
+            "1",
+            "Unknown: not delivered, and the network gave no reason (Vonage err-code 1)",
+        ),
     ),
     (
         "infobip",
@@ -165,7 +179,11 @@ TABLE = [
         SOFT,
         "POST",
         {"status": "Expired", "code": 406},
-        ("Temporary", "406", "Expired (code 406)"),
+        (
+            "Temporary",
+            "406",
+            "Internal expiry: the message expired before it reached the SMSC (Sinch code 406)",
+        ),
     ),
     (
         "sinch",
@@ -179,7 +197,12 @@ TABLE = [
         EXPIRED,
         "POST",
         {"status": "Failed", "code": 402},
-        ("Permanent", "402", "Failed (code 402)"),
+        (
+            "Permanent",
+            "402",
+            "Message unroutable: the SMSC rejected the message; retrying is likely to fail the "
+            "same way (Sinch code 402)",
+        ),
     ),
     ("kannel", DELIVERED, "GET", {"type": "1"}, ("delivered", "000", None)),
     ("kannel", ACCEPTED_CODE, "GET", {"type": "8", "reply": "ACK/"}, ("intermediate", "", "ACK/")),
