@@ -2,6 +2,7 @@
 
 Reports are written by group commit (``group_commit``): the ones that arrive together in a
 process are stored in one transaction, on PostgreSQL with one multi-row upsert per batch.
+Marketing reads them page by page (``pages``).
 
 One clock (docs/spec.md §4): every ingest time, and every comparison with "now" that a window
 depends on, comes from one clock — the database server's on PostgreSQL, where several instances
@@ -10,39 +11,25 @@ share one database, and the host's on SQLite, whose database lives on that one h
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import EXCLUDED, SQL, Case, Database, Tuple, fn
+from peewee import EXCLUDED, SQL, Case, Database, fn
 
 from . import db, migrations, models
 from .codes import ReportCodes
 from .group_commit import GroupCommit, Job
+from .pages import Page, Pages
 from .polls import MarketingPolls
 from .quarantine import Quarantine
-from .reports import Outcome, Report, Result, to_status_item
-
-MARKED_WINDOWS = 64  # settled windows whose page starts a process remembers
+from .reports import Outcome, Report, Result
 
 STORED, DUPLICATE, STALE = Result.STORED, Result.DUPLICATE, Result.STALE
 
 
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
-
-
 def _now_micros() -> int:
     return time.time_ns() // 1000
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, str]]
-    last_page: bool
 
 
 class Store:
@@ -83,10 +70,14 @@ class Store:
         self._writer = GroupCommit(
             self._write_batch, batch_size=batch_size, batch_wait=batch_wait, timeout=db_timeout
         )
-        # Where each page of a settled window starts, so a deep page seeks to its first row
-        # instead of skipping page × size rows (Marketing reads every page, in order).
-        self._marks: OrderedDict[tuple[int, int], dict[int, tuple[int, str]]] = OrderedDict()
-        self._marks_lock = threading.Lock()
+        self._pages = Pages(
+            database,
+            self._model,
+            size=page_size,
+            settle_lag_us=self.settle_lag_us,
+            clock=self._clock,
+            clock_sql=db.STATEMENT_US_SQL if self.database_clock else None,
+        )
 
     @classmethod
     def open(
@@ -362,65 +353,14 @@ class Store:
         return (*_split_parameters(query, placeholders), kept_sql)
 
     def page(self, number: int, window: tuple[datetime, datetime] | None = None) -> Page:
-        """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.
-
-        A window [start, end) selects ingest times in [start − lag, end − lag): a report that
-        commits late still lands in a window that has not been polled yet. Once the ingest
-        clock has passed end (so every row stamped before end − lag has committed), no row can
-        enter the window any more, so where its pages start is remembered and a deep page
-        seeks there rather than skipping rows. On PostgreSQL the database tells that moment
-        with the rows (the time the query arrived, before its snapshot), so the instances'
-        clocks decide nothing.
-        """
-        model = self._model
-        query = model.select().order_by(model.ingested_at, model.message_id)
-        shifted, skip, read_at = None, number, None
-        if window is not None:
-            start, end = shifted = self.ingest_span(window)
-            lower = model.ingested_at >= start
-            marks = self._marks_of(shifted, create=False)  # only an ended window has marks
-            known = max((page for page in marks or () if page <= number), default=None)
-            if known is not None:
-                # The mark lies inside the window, so it replaces the lower bound: SQLite
-                # seeks on a row value only when it is the sole lower bound.
-                lower = Tuple(model.ingested_at, model.message_id) >= Tuple(*marks[known])
-                skip = number - known
-            query = query.where(lower & (model.ingested_at < end))
-            if self.database_clock:
-                query = query.select_extend(SQL(db.STATEMENT_US_SQL).alias("read_at"))
-            else:
-                read_at = self._clock()
-        # One extra row tells whether another page follows, without counting the window.
-        query = query.limit(self.page_size + 1).offset(skip * self.page_size)
-        with db.session(self.database):
-            rows = list(query)
-        if shifted is not None and rows:
-            read_at = rows[0].read_at if self.database_clock else read_at
-            if shifted[1] + self.settle_lag_us <= read_at:
-                marks = self._marks_of(shifted)
-                for page, found in ((number, rows[:1]), (number + 1, rows[self.page_size :])):
-                    if found:
-                        marks[page] = (found[0].ingested_at, found[0].message_id)
-        return Page(
-            items=[to_status_item(row) for row in rows[: self.page_size]],
-            last_page=len(rows) <= self.page_size,
-        )
+        """Page ``number`` (from 0) of the bounces ingested in ``window`` [start, end), or of
+        all of them; the window selects ingest times a settle lag earlier (``pages``)."""
+        return self._pages.read(number, window)
 
     def ingest_span(self, window: tuple[datetime, datetime]) -> tuple[int, int]:
         """The ingest times [start, end) in µs a poll window selects: shifted back by the
         settle lag (docs/spec.md §4)."""
-        start, end = window
-        return _micros(start) - self.settle_lag_us, _micros(end) - self.settle_lag_us
-
-    def _marks_of(self, window: tuple[int, int], create: bool = True):
-        with self._marks_lock:
-            marks = self._marks.setdefault(window, {}) if create else self._marks.get(window)
-            if marks is None:
-                return None
-            self._marks.move_to_end(window)
-            while len(self._marks) > MARKED_WINDOWS:
-                self._marks.popitem(last=False)
-            return marks
+        return self._pages.span(window)
 
     def latest(self, count: int) -> list:
         """The ``count`` bounces ingested last, newest first (for the status page)."""
@@ -502,8 +442,7 @@ class Store:
     def clear(self) -> int:
         """Delete every bounce (and the outcome counts and the quarantine); return how many
         bounces there were."""
-        with self._marks_lock:
-            self._marks.clear()
+        self._pages.forget()
         with db.session(self.database, write=True):
             self._counts.delete().execute()
             self.quarantine.clear()
