@@ -58,8 +58,9 @@ class Store:
         self.settle_lag_us = int(settle_lag * 1_000_000)
         self._host_clock = host_clock
         self._clock = clock or host_clock
+        backend = db.backend(database)
         # True: the database stamps ingest times and tells "now" (the one clock, §4).
-        self.database_clock = clock is None and not db.is_sqlite(database)
+        self.database_clock = clock is None and backend.clock_sql is not None
         self._model = models.bind(database)
         self._counts = models.bind(database, models.OutcomeCount)
         self.quarantine = Quarantine(database, self._stamp)
@@ -76,7 +77,7 @@ class Store:
             size=page_size,
             settle_lag_us=self.settle_lag_us,
             clock=self._clock,
-            clock_sql=db.STATEMENT_US_SQL if self.database_clock else None,
+            clock_sql=backend.read_clock_sql if self.database_clock else None,
         )
 
     @classmethod
@@ -232,7 +233,7 @@ class Store:
         """An ingest time to write: the database's clock as SQL on PostgreSQL (taken by the
         server while the statement runs), else this clock's value, read inside the transaction
         (on SQLite after the write lock is held)."""
-        return SQL(db.NOW_US_SQL) if self.database_clock else self._clock()
+        return SQL(db.backend(self.database).clock_sql) if self.database_clock else self._clock()
 
     def _upsert(self, model, report: Report, provider: str, raw: str | None, budget) -> Result:
         stamp = self._stamp()
@@ -329,7 +330,7 @@ class Store:
         ]
         names = ["m", "r", "c", "t", "y", "ts", "p", "raw"]
         # The database's clock is read as each row is inserted; a pinned one comes as values.
-        stamp = db.NOW_US_SQL if self.database_clock else "i"
+        stamp = db.backend(self.database).clock_sql if self.database_clock else "i"
         if not self.database_clock:
             names.append("i")
         arrays = [f"%s::{'bigint' if name == 'i' else 'text'}[]" for name in names]
