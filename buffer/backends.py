@@ -1,9 +1,9 @@
 """SQLite and PostgreSQL side by side: every difference between the two lives here.
 
 A backend opens its database from a URL (pragmas, pool), runs a unit of work (locks,
-timeouts), caps a statement at what is left of its transaction's time, and names its clock if
-it has one to share. ``db`` picks the backend of a database; nothing else asks which database
-it talks to.
+timeouts), caps a statement at what is left of its transaction's time, names its clock if it
+has one to share, and runs an upsert its own way. ``db`` picks the backend of a database;
+nothing else asks which database it talks to.
 """
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
+from itertools import islice
 
-from peewee import Database, OperationalError
+from peewee import SQL, BigIntegerField, Database, OperationalError, fn
 from playhouse.db_url import connect as connect_url
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
+
+# What the rows an upsert left alone hold now: {message id: (type, timestamp)}.
+Kept = dict[str, tuple[str, str]]
 
 
 class UnsupportedDatabaseUrl(ValueError):
@@ -54,6 +58,9 @@ class SQLite:
 
     def cap(self, left: float) -> str:
         return ""  # under the write lock a statement waits for nothing but the disk
+
+    def upsert(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        return _RowByRow(database, model, fields, conflict, stamp_sql)
 
 
 class PostgreSQL:
@@ -93,6 +100,79 @@ class PostgreSQL:
 
     def cap(self, left: float) -> str:
         return f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}; "
+
+    def upsert(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        return _Unnested(database, model, fields, conflict, stamp_sql)
+
+
+class _RowByRow:
+    """SQLite's upsert: a statement per row. One writer at a time holds the lock, so a
+    statement costs no round trip; its row count tells whether the row was written."""
+
+    def __init__(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        values = ["?"] * len(fields)
+        if stamp_sql:
+            values[-1] = stamp_sql
+        query = model.insert_from(SQL(f"VALUES ({', '.join(values)})"), fields)
+        # The row's values lead the statement; the conflict rule's constants follow.
+        self._sql, self._constants = query.on_conflict(**conflict).sql()
+        self._values = len(fields) - 1 if stamp_sql else len(fields)
+        self._database, self._model = database, model
+
+    def run(self, rows: list[tuple], budget) -> Kept:
+        """Upsert ``rows`` (tuples in the order of the fields, the message id first; one per
+        message); what the rows it left alone hold."""
+        database, sql, constants, n = self._database, self._sql, self._constants, self._values
+        left_alone = [
+            row[0]
+            for row in rows
+            if not database.execute_sql(budget.sql() + sql, [*row[:n], *constants]).rowcount
+        ]
+        if not left_alone:
+            return {}
+        budget.apply(database)
+        model = self._model
+        query = model.select(model.message_id, model.type, model.timestamp).where(
+            model.message_id.in_(left_alone)
+        )
+        return {message_id: (kind, at) for message_id, kind, at in query.tuples()}
+
+
+class _Unnested:
+    """PostgreSQL's upsert: all rows in one statement, from one array per column, sorted by
+    message id so that two transactions (workers, instances) lock rows in the same order and
+    cannot deadlock. RETURNING names the rows written; the others are read in one query."""
+
+    def __init__(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        names = [f"c{i}" for i in range(len(fields))]
+        columns = names[:-1] + [stamp_sql] if stamp_sql else names
+        self._arrays = len(fields) - 1 if stamp_sql else len(fields)
+        arrays = [
+            f"%s::{'bigint' if isinstance(field, BigIntegerField) else 'text'}[]"
+            for field in fields[: self._arrays]
+        ]
+        source = SQL(
+            f"SELECT {', '.join(columns)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - our names
+            f"AS u({', '.join(names[: self._arrays])}) ORDER BY c0"
+        )
+        query = model.insert_from(source, fields).on_conflict(**conflict)
+        # The arrays lead the statement; the conflict rule's constants follow.
+        self._sql, self._constants = query.returning(model.message_id).sql()
+        kept = model.select(model.message_id, model.type, model.timestamp)
+        self._kept_sql, _ = kept.where(model.message_id == fn.ANY(SQL("%s"))).sql()
+        self._database = database
+
+    def run(self, rows: list[tuple], budget) -> Kept:
+        """Upsert ``rows`` (distinct messages); what the rows it left alone hold."""
+        database = self._database
+        arrays = [list(column) for column in islice(zip(*rows, strict=True), self._arrays)]
+        cursor = database.execute_sql(budget.sql() + self._sql, [*arrays, *self._constants])
+        written = {message_id for (message_id,) in cursor.fetchall()}
+        left_alone = [row[0] for row in rows if row[0] not in written]
+        if not left_alone:
+            return {}
+        cursor = database.execute_sql(budget.sql() + self._kept_sql, [left_alone])
+        return {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
 
 
 class _PostgresPool(PooledPostgresqlDatabase):
