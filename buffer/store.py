@@ -1,7 +1,8 @@
-"""Every query of the buffer: the ranked upsert, the windowed pages, clear (docs/spec.md §4).
+"""The bounces of one database: what the service asks of it (docs/spec.md §4).
 
 Reports are written by group commit (``group_commit``): the ones that arrive together in a
-process are stored in one transaction, on PostgreSQL with one multi-row upsert per batch.
+process are stored in one transaction, with the ranked upsert (``upsert``). Marketing reads them
+page by page (``pages``).
 
 One clock (docs/spec.md §4): every ingest time, and every comparison with "now" that a window
 depends on, comes from one clock — the database server's on PostgreSQL, where several instances
@@ -10,39 +11,24 @@ share one database, and the host's on SQLite, whose database lives on that one h
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import EXCLUDED, SQL, Case, Database, Tuple, fn
+from peewee import EXCLUDED, SQL, Database, fn
 
 from . import db, migrations, models
 from .codes import ReportCodes
 from .group_commit import GroupCommit, Job
+from .pages import Page, Pages
 from .polls import MarketingPolls
 from .quarantine import Quarantine
-from .reports import Outcome, Report, Result, to_status_item
-
-MARKED_WINDOWS = 64  # settled windows whose page starts a process remembers
-
-STORED, DUPLICATE, STALE = Result.STORED, Result.DUPLICATE, Result.STALE
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+from .reports import Report, Result
+from .upsert import Upsert
 
 
 def _now_micros() -> int:
     return time.time_ns() // 1000
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, str]]
-    last_page: bool
 
 
 class Store:
@@ -71,22 +57,26 @@ class Store:
         self.settle_lag_us = int(settle_lag * 1_000_000)
         self._host_clock = host_clock
         self._clock = clock or host_clock
+        backend = db.backend(database)
         # True: the database stamps ingest times and tells "now" (the one clock, §4).
-        self.database_clock = clock is None and not db.is_sqlite(database)
+        self.database_clock = clock is None and backend.clock_sql is not None
         self._model = models.bind(database)
         self._counts = models.bind(database, models.OutcomeCount)
         self.quarantine = Quarantine(database, self._stamp)
         self.codes = ReportCodes(database)
         self.polls = MarketingPolls(database, self._model)
-        self._upsert_sql: tuple[str, list] | None = None  # built on first use, then reused
-        self._batch_sql: tuple[str, list, str] | None = None
+        self._upsert = Upsert(database, self._model, None if self.database_clock else self._clock)
         self._writer = GroupCommit(
             self._write_batch, batch_size=batch_size, batch_wait=batch_wait, timeout=db_timeout
         )
-        # Where each page of a settled window starts, so a deep page seeks to its first row
-        # instead of skipping page × size rows (Marketing reads every page, in order).
-        self._marks: OrderedDict[tuple[int, int], dict[int, tuple[int, str]]] = OrderedDict()
-        self._marks_lock = threading.Lock()
+        self._pages = Pages(
+            database,
+            self._model,
+            size=page_size,
+            settle_lag_us=self.settle_lag_us,
+            clock=self._clock,
+            clock_sql=backend.read_clock_sql if self.database_clock else None,
+        )
 
     @classmethod
     def open(
@@ -190,18 +180,13 @@ class Store:
     def _write_batch(self, jobs: list[Job]) -> list[list[Result]]:
         """Store every job's work in one transaction, its time bounded as a whole by
         ``db_timeout`` (``db.Budget``); each job's results."""
-        model = self._model
+        work = [job.payload for job in jobs]
         with db.session(self.database, write=True):
             budget = db.Budget(self.database, self.db_timeout)
-            if db.is_sqlite(self.database):
-                # One writer at a time holds the lock: per-row statements cost no round trips.
-                results = [
-                    [self._upsert(model, report, provider, raw, budget) for report, raw in reports]
-                    for reports, provider, _ in (job.payload for job in jobs)
-                ]
-            else:
-                results = self._upsert_many(model, [job.payload for job in jobs], budget)
-            for _, provider, quarantined in (job.payload for job in jobs):
+            results = self._upsert.write(
+                [(reports, provider) for reports, provider, _ in work], budget
+            )
+            for _, provider, quarantined in work:
                 if quarantined:
                     budget.apply(self.database)
                     self.quarantine.insert(quarantined, provider)
@@ -212,21 +197,9 @@ class Store:
         time so the next poll serves it: ``smsbounce replay`` after a mapping was corrected."""
         if not report.is_bounce:
             raise ValueError("only bounces are stored")
-        model = self._model
-        row = {
-            model.recipient: report.recipient,
-            model.status_code: report.status_code,
-            model.status_text: report.status_text,
-            model.type: report.outcome.value,
-            model.timestamp: report.timestamp,
-            model.provider: provider,
-            model.raw_report: raw,
-        }
         with db.session(self.database, write=True):
-            row[model.ingested_at] = self._stamp()
-            model.insert({model.message_id: report.message_id, **row}).on_conflict(
-                conflict_target=[model.message_id], update=row
-            ).execute()
+            budget = db.Budget(self.database, self.db_timeout)
+            self._upsert.write([([(report, raw)], provider)], budget, ranked=False)
 
     def stored(self, *, provider: str | None = None, since_us: int = 0) -> list:
         """Stored bounces ingested at or after ``since_us`` (oldest first), for replay."""
@@ -241,186 +214,17 @@ class Store:
         """An ingest time to write: the database's clock as SQL on PostgreSQL (taken by the
         server while the statement runs), else this clock's value, read inside the transaction
         (on SQLite after the write lock is held)."""
-        return SQL(db.NOW_US_SQL) if self.database_clock else self._clock()
-
-    def _upsert(self, model, report: Report, provider: str, raw: str | None, budget) -> Result:
-        stamp = self._stamp()
-        row = {
-            model.message_id: report.message_id,
-            model.recipient: report.recipient,
-            model.status_code: report.status_code,
-            model.status_text: report.status_text,
-            model.type: report.outcome.value,
-            model.timestamp: report.timestamp,
-            model.ingested_at: stamp,
-            model.provider: provider,
-            model.raw_report: raw,
-        }
-        values = [field.db_value(v) for field, v in row.items() if not isinstance(v, SQL)]
-        if self._upsert_sql is None:
-            self._upsert_sql = self._build_upsert(model, row, values)
-        sql, constants = self._upsert_sql
-        if self.database.execute_sql(budget.sql() + sql, [*values, *constants]).rowcount:
-            return STORED
-        # Only the ignored path pays for this read, in the same transaction.
-        kept = model.get_by_id(report.message_id)
-        return _ignored(report, kept.type, kept.timestamp)
-
-    def _upsert_many(self, model, work: list[tuple], budget) -> list[list[Result]]:
-        """PostgreSQL: each job's bounces with one multi-row upsert for the batch.
-
-        The rows go in sorted by message id, so two transactions (workers, instances) lock
-        rows in the same order and cannot deadlock. ON CONFLICT DO UPDATE may touch a row only
-        once per statement, so the n-th report of one message goes into the n-th statement:
-        each statement finds the row as the reports before it left it, in arrival order.
-        RETURNING names the stored ones; the rest are told apart in one read.
-        """
-        results = [[None] * len(reports) for reports, _, _ in work]
-        rounds: list[list[tuple]] = []
-        seen: dict[str, int] = {}
-        for j, (reports, provider, _) in enumerate(work):
-            for k, (report, raw) in enumerate(reports):
-                n = seen[report.message_id] = seen.get(report.message_id, -1) + 1
-                if n == len(rounds):
-                    rounds.append([])
-                rounds[n].append((j, k, report, raw, provider))
-        if self._batch_sql is None:
-            self._batch_sql = self._build_upsert_many(model)
-        sql, constants, kept_sql = self._batch_sql
-        for batch in rounds:
-            columns = [
-                [r.message_id for _, _, r, _, _ in batch],
-                [r.recipient for _, _, r, _, _ in batch],
-                [r.status_code for _, _, r, _, _ in batch],
-                [r.status_text for _, _, r, _, _ in batch],
-                [r.outcome.value for _, _, r, _, _ in batch],
-                [r.timestamp for _, _, r, _, _ in batch],
-                [provider for *_, provider in batch],
-                [raw for _, _, _, raw, _ in batch],
-            ]
-            if not self.database_clock:
-                columns.append([self._clock()] * len(batch))
-            cursor = self.database.execute_sql(budget.sql() + sql, [*columns, *constants])
-            stored = {message_id for (message_id,) in cursor.fetchall()}
-            ignored = [r.message_id for _, _, r, _, _ in batch if r.message_id not in stored]
-            kept = {}
-            if ignored:
-                cursor = self.database.execute_sql(budget.sql() + kept_sql, [ignored])
-                kept = {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
-            for j, k, report, _, _ in batch:
-                stored_now = report.message_id in stored
-                results[j][k] = STORED if stored_now else _ignored(report, *kept[report.message_id])
-        return results
-
-    @staticmethod
-    def _build_upsert(model, row: dict, values: list) -> tuple[str, list]:
-        """The upsert's SQL and its constant parameters. Building it with peewee costs more CPU
-        than the database spends running it, so it is built once; the row's values are the
-        statement's leading parameters (VALUES comes first; the database's clock is SQL, not a
-        parameter), the rank constants follow."""
-        query = model.insert(row).on_conflict(**_ranked_conflict(model, list(row)))
-        return _split_parameters(query, values)
-
-    def _build_upsert_many(self, model) -> tuple[str, list, str]:
-        """The batch upsert (PostgreSQL): its rows from arrays, one per column, unnested in
-        one statement; the arrays are its leading parameters, the rank constants follow.
-        Then the read of the rows it left alone, its one parameter an array of ids."""
-        fields = [
-            model.message_id,
-            model.recipient,
-            model.status_code,
-            model.status_text,
-            model.type,
-            model.timestamp,
-            model.ingested_at,
-            model.provider,
-            model.raw_report,
-        ]
-        names = ["m", "r", "c", "t", "y", "ts", "p", "raw"]
-        # The database's clock is read as each row is inserted; a pinned one comes as values.
-        stamp = db.NOW_US_SQL if self.database_clock else "i"
-        if not self.database_clock:
-            names.append("i")
-        arrays = [f"%s::{'bigint' if name == 'i' else 'text'}[]" for name in names]
-        columns = ["m", "r", "c", "t", "y", "ts", stamp, "p", "raw"]
-        placeholders = [object() for _ in names]  # stand-ins, only to find where they went
-        source = SQL(
-            f"SELECT {', '.join(columns)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - our names
-            f"AS u({', '.join(names)}) ORDER BY m",
-            placeholders,
-        )
-        query = (
-            model.insert_from(source, fields)
-            .on_conflict(**_ranked_conflict(model, fields))
-            .returning(model.message_id)
-        )
-        ids = object()
-        kept = model.select(model.message_id, model.type, model.timestamp).where(
-            model.message_id == fn.ANY(SQL("%s", [ids]))
-        )
-        kept_sql, _ = _split_parameters(kept, [ids])
-        return (*_split_parameters(query, placeholders), kept_sql)
+        return SQL(db.backend(self.database).clock_sql) if self.database_clock else self._clock()
 
     def page(self, number: int, window: tuple[datetime, datetime] | None = None) -> Page:
-        """Page ``number`` (from 0) of the bounces ingested in ``window``, or of all of them.
-
-        A window [start, end) selects ingest times in [start − lag, end − lag): a report that
-        commits late still lands in a window that has not been polled yet. Once the ingest
-        clock has passed end (so every row stamped before end − lag has committed), no row can
-        enter the window any more, so where its pages start is remembered and a deep page
-        seeks there rather than skipping rows. On PostgreSQL the database tells that moment
-        with the rows (the time the query arrived, before its snapshot), so the instances'
-        clocks decide nothing.
-        """
-        model = self._model
-        query = model.select().order_by(model.ingested_at, model.message_id)
-        shifted, skip, read_at = None, number, None
-        if window is not None:
-            start, end = shifted = self.ingest_span(window)
-            lower = model.ingested_at >= start
-            marks = self._marks_of(shifted, create=False)  # only an ended window has marks
-            known = max((page for page in marks or () if page <= number), default=None)
-            if known is not None:
-                # The mark lies inside the window, so it replaces the lower bound: SQLite
-                # seeks on a row value only when it is the sole lower bound.
-                lower = Tuple(model.ingested_at, model.message_id) >= Tuple(*marks[known])
-                skip = number - known
-            query = query.where(lower & (model.ingested_at < end))
-            if self.database_clock:
-                query = query.select_extend(SQL(db.STATEMENT_US_SQL).alias("read_at"))
-            else:
-                read_at = self._clock()
-        # One extra row tells whether another page follows, without counting the window.
-        query = query.limit(self.page_size + 1).offset(skip * self.page_size)
-        with db.session(self.database):
-            rows = list(query)
-        if shifted is not None and rows:
-            read_at = rows[0].read_at if self.database_clock else read_at
-            if shifted[1] + self.settle_lag_us <= read_at:
-                marks = self._marks_of(shifted)
-                for page, found in ((number, rows[:1]), (number + 1, rows[self.page_size :])):
-                    if found:
-                        marks[page] = (found[0].ingested_at, found[0].message_id)
-        return Page(
-            items=[to_status_item(row) for row in rows[: self.page_size]],
-            last_page=len(rows) <= self.page_size,
-        )
+        """Page ``number`` (from 0) of the bounces ingested in ``window`` [start, end), or of
+        all of them; the window selects ingest times a settle lag earlier (``pages``)."""
+        return self._pages.read(number, window)
 
     def ingest_span(self, window: tuple[datetime, datetime]) -> tuple[int, int]:
         """The ingest times [start, end) in µs a poll window selects: shifted back by the
         settle lag (docs/spec.md §4)."""
-        start, end = window
-        return _micros(start) - self.settle_lag_us, _micros(end) - self.settle_lag_us
-
-    def _marks_of(self, window: tuple[int, int], create: bool = True):
-        with self._marks_lock:
-            marks = self._marks.setdefault(window, {}) if create else self._marks.get(window)
-            if marks is None:
-                return None
-            self._marks.move_to_end(window)
-            while len(self._marks) > MARKED_WINDOWS:
-                self._marks.popitem(last=False)
-            return marks
+        return self._pages.span(window)
 
     def latest(self, count: int) -> list:
         """The ``count`` bounces ingested last, newest first (for the status page)."""
@@ -502,41 +306,10 @@ class Store:
     def clear(self) -> int:
         """Delete every bounce (and the counts, the quarantine and the polls); return how many
         bounces there were."""
-        with self._marks_lock:
-            self._marks.clear()
+        self._pages.forget()
         with db.session(self.database, write=True):
             self._counts.delete().execute()
             self.codes.clear()
             self.polls.clear()
             self.quarantine.clear()
             return self._model.delete().execute()
-
-
-def _rank(type_column):
-    return Case(type_column, ((Outcome.PERMANENT.value, 2),), 1)
-
-
-def _ranked_conflict(model, fields: list) -> dict:
-    """The ranking rule, once for both upserts: the incoming bounce replaces the stored one
-    only if it ranks higher, or as high with a later event time."""
-    incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
-    later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
-    return {
-        "conflict_target": [model.message_id],
-        "update": {field: getattr(EXCLUDED, field.column_name) for field in fields},
-        "where": (incoming > current) | ((incoming == current) & later),
-    }
-
-
-def _split_parameters(query, leading: list) -> tuple[str, list]:
-    """A query's SQL and the parameters that follow ``leading`` (the per-call values)."""
-    sql, params = query.sql()
-    if params[: len(leading)] != leading:
-        raise RuntimeError("peewee no longer puts the per-call values first in the upsert")
-    return sql, params[len(leading) :]
-
-
-def _ignored(report: Report, kept_type: str, kept_timestamp: str) -> Result:
-    """Why ``report`` changed nothing: an exact duplicate of the stored bounce, or stale."""
-    same_rank = (kept_type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
-    return DUPLICATE if same_rank and kept_timestamp == report.timestamp else STALE

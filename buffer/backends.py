@@ -1,0 +1,243 @@
+"""SQLite and PostgreSQL side by side: every difference between the two lives here.
+
+A backend opens its database from a URL (pragmas, pool), runs a unit of work (locks,
+timeouts), caps a statement at what is left of its transaction's time, names its clock if it
+has one to share, and runs an upsert its own way. ``db`` picks the backend of a database;
+nothing else asks which database it talks to.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from itertools import islice
+
+from peewee import SQL, BigIntegerField, Database, OperationalError, fn
+from playhouse.db_url import connect as connect_url
+from playhouse.db_url import parse as parse_url
+from playhouse.pool import PooledPostgresqlDatabase
+
+# What the rows an upsert left alone hold now: {message id: (type, timestamp)}.
+Kept = dict[str, tuple[str, str]]
+
+
+class UnsupportedDatabaseUrl(ValueError):
+    pass
+
+
+class SQLite:
+    name = "SQLite"
+    # One host holds the file, so its clock is the one clock (docs/spec.md §4): none to share.
+    clock_sql = read_clock_sql = None
+
+    def connect(self, url: str, timeout: float, pool: dict) -> Database:
+        return connect_url(
+            "sqlite+pool" + url[url.index(":") :],
+            pragmas={
+                # WAL lets polls read while a report commits; FULL fsyncs every commit, so an
+                # acknowledged report survives a power cut.
+                "journal_mode": "wal",
+                "synchronous": "full",
+                "busy_timeout": int(timeout * 1000),
+            },
+            check_same_thread=False,
+            **pool,
+        )
+
+    @contextmanager
+    def transaction(self, database: Database, write: bool):
+        """A write takes the write lock up front (BEGIN IMMEDIATE) instead of upgrading a read
+        lock mid-transaction, which is what produces "database is locked" under concurrency."""
+        if not write:
+            yield
+            return
+        with _writers_turn(database), database.atomic(lock_type="IMMEDIATE"):
+            yield
+
+    def cap(self, left: float) -> str:
+        return ""  # under the write lock a statement waits for nothing but the disk
+
+    def upsert(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        return _RowByRow(database, model, fields, conflict, stamp_sql)
+
+
+class PostgreSQL:
+    """PostgreSQL, possibly behind PgBouncer in transaction pooling mode, where consecutive
+    transactions of one client run on different server connections: nothing here relies on
+    session state. The timeouts are set inside each transaction (``SET LOCAL``), never as
+    startup options (PgBouncer refuses those) or per session; psycopg2 binds parameters on the
+    client, so no server-side prepared statement is left behind on a connection another client
+    gets next."""
+
+    name = "PostgreSQL"
+    # The database's clock in the ingest time's unit, UTC microseconds (docs/spec.md §4, one
+    # clock). clock_timestamp() is the moment it is evaluated, so an upsert stamps the time it
+    # runs, not the time its transaction began; statement_timestamp() is when a statement
+    # arrived, never later than the snapshot that statement reads.
+    clock_sql = "floor(extract(epoch from clock_timestamp()) * 1000000)::bigint"
+    read_clock_sql = "floor(extract(epoch from statement_timestamp()) * 1000000)::bigint"
+
+    def connect(self, url: str, timeout: float, pool: dict) -> Database:
+        try:
+            import psycopg2  # noqa: F401 - only to say what to install, before peewee fails
+        except ImportError:
+            raise UnsupportedDatabaseUrl(
+                "a PostgreSQL database URL needs the driver: pip install 'smsbounce[postgres]'"
+            ) from None
+        return _PostgresPool(
+            **parse_url(url),
+            connect_timeout=max(1, round(timeout)),
+            # A statement can never outlast the settle lag (docs/spec.md §4, commit skew).
+            timeout_ms=int(timeout * 1000),
+            pause=timeout,
+            **pool,
+        )
+
+    def transaction(self, database: Database, write: bool):
+        return database.atomic()  # reads too: that is where their timeouts are set
+
+    def cap(self, left: float) -> str:
+        return f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}; "
+
+    def upsert(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        return _Unnested(database, model, fields, conflict, stamp_sql)
+
+
+class _RowByRow:
+    """SQLite's upsert: a statement per row. One writer at a time holds the lock, so a
+    statement costs no round trip; its row count tells whether the row was written."""
+
+    def __init__(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        values = ["?"] * len(fields)
+        if stamp_sql:
+            values[-1] = stamp_sql
+        query = model.insert_from(SQL(f"VALUES ({', '.join(values)})"), fields)
+        # The row's values lead the statement; the conflict rule's constants follow.
+        self._sql, self._constants = query.on_conflict(**conflict).sql()
+        self._values = len(fields) - 1 if stamp_sql else len(fields)
+        self._database, self._model = database, model
+
+    def run(self, rows: list[tuple], budget) -> Kept:
+        """Upsert ``rows`` (tuples in the order of the fields, the message id first; one per
+        message); what the rows it left alone hold."""
+        database, sql, constants, n = self._database, self._sql, self._constants, self._values
+        left_alone = [
+            row[0]
+            for row in rows
+            if not database.execute_sql(budget.sql() + sql, [*row[:n], *constants]).rowcount
+        ]
+        if not left_alone:
+            return {}
+        budget.apply(database)
+        model = self._model
+        query = model.select(model.message_id, model.type, model.timestamp).where(
+            model.message_id.in_(left_alone)
+        )
+        return {message_id: (kind, at) for message_id, kind, at in query.tuples()}
+
+
+class _Unnested:
+    """PostgreSQL's upsert: all rows in one statement, from one array per column, sorted by
+    message id so that two transactions (workers, instances) lock rows in the same order and
+    cannot deadlock. RETURNING names the rows written; the others are read in one query."""
+
+    def __init__(self, database, model, fields, conflict: dict, stamp_sql: str | None):
+        names = [f"c{i}" for i in range(len(fields))]
+        columns = names[:-1] + [stamp_sql] if stamp_sql else names
+        self._arrays = len(fields) - 1 if stamp_sql else len(fields)
+        arrays = [
+            f"%s::{'bigint' if isinstance(field, BigIntegerField) else 'text'}[]"
+            for field in fields[: self._arrays]
+        ]
+        source = SQL(
+            f"SELECT {', '.join(columns)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - our names
+            f"AS u({', '.join(names[: self._arrays])}) ORDER BY c0"
+        )
+        query = model.insert_from(source, fields).on_conflict(**conflict)
+        # The arrays lead the statement; the conflict rule's constants follow.
+        self._sql, self._constants = query.returning(model.message_id).sql()
+        kept = model.select(model.message_id, model.type, model.timestamp)
+        self._kept_sql, _ = kept.where(model.message_id == fn.ANY(SQL("%s"))).sql()
+        self._database = database
+
+    def run(self, rows: list[tuple], budget) -> Kept:
+        """Upsert ``rows`` (distinct messages); what the rows it left alone hold."""
+        database = self._database
+        arrays = [list(column) for column in islice(zip(*rows, strict=True), self._arrays)]
+        cursor = database.execute_sql(budget.sql() + self._sql, [*arrays, *self._constants])
+        written = {message_id for (message_id,) in cursor.fetchall()}
+        left_alone = [row[0] for row in rows if row[0] not in written]
+        if not left_alone:
+            return {}
+        cursor = database.execute_sql(budget.sql() + self._kept_sql, [left_alone])
+        return {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
+
+
+class _PostgresPool(PooledPostgresqlDatabase):
+    """playhouse's pool that, after a connection attempt timed out, fails at once for a while.
+
+    playhouse opens connections while holding the database lock, so when the server stops
+    answering, every thread of a worker would wait one connect timeout after another; instead
+    the threads queued behind a timed-out attempt answer 503 at once, and the next attempt is
+    made when the pause is over. A refused connection fails fast anyway and pauses nothing, so
+    the buffer is back the moment the database is.
+    """
+
+    def __init__(self, *args, pause: float, timeout_ms: int, **kwargs):
+        self._pause = pause
+        self._failing_until = 0.0
+        # Sent with BEGIN in one round trip; SET LOCAL ends with the transaction, so a pooler
+        # handing the server connection to another client hands over no setting of ours.
+        self._begin_sql = "BEGIN; " + " ".join(
+            f"SET LOCAL {name} = {timeout_ms};"
+            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+        )
+        super().__init__(*args, **kwargs)
+
+    def begin(self, isolation_level=None):
+        if isolation_level is not None:
+            raise ValueError("the buffer runs every transaction at the server's default level")
+        self.execute_sql(self._begin_sql)
+
+    def _connect(self):
+        if time.monotonic() < self._failing_until:
+            raise OperationalError("the database did not answer a moment ago; retry later")
+        started = time.monotonic()
+        try:
+            return super()._connect()
+        except Exception:
+            if time.monotonic() - started >= self._pause / 2:
+                self._failing_until = time.monotonic() + self._pause
+            raise
+
+
+_turns: dict[str, tuple[int, int]] = {}  # database file -> (pid, descriptor of its lock file)
+
+
+@contextmanager
+def _writers_turn(database: Database):
+    """Processes writing one SQLite file take turns on ``<file>-writers.lock`` first.
+
+    SQLite's own busy handler polls a taken lock with sleeps growing to 100 ms, so under
+    several workers a write waited up to that long after the lock was free (p99 at 8
+    connections 245 ms, measured); a blocked ``flock`` wakes the moment the holder lets go.
+    The holder is a process of ours inside a transaction its budget bounds; anything else that
+    writes the file (the sqlite3 shell) is still waited for by the busy timeout.
+    """
+    path = database.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    fd = _turns.get(path)
+    if fd is None or fd[0] != os.getpid():  # a forked child needs a lock of its own
+        fd = _turns[path] = (os.getpid(), os.open(f"{path}-writers.lock", os.O_RDWR | os.O_CREAT))
+    try:
+        fcntl.flock(fd[1], fcntl.LOCK_EX)
+    except OSError as exc:
+        raise OperationalError(f"cannot take the writers' lock: {exc.strerror}") from exc
+    try:
+        yield
+    finally:
+        fcntl.flock(fd[1], fcntl.LOCK_UN)
