@@ -20,7 +20,7 @@ from smsbounce.buffer.providers import (
     Rejected,
     load_profiles,
 )
-from smsbounce.buffer.providers.twilio import signature
+from smsbounce.buffer.providers.signatures import twilio_signature as signature
 from smsbounce.buffer.reports import Outcome, Report
 from smsbounce.buffer.request_params import parse_pairs, parse_query, to_params
 from smsbounce.buffer.settings import Settings, SettingsError
