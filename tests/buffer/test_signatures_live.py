@@ -14,8 +14,10 @@ from collections.abc import Callable
 import pytest
 import requests
 import responses
+from click.testing import CliRunner
 
 from smsbounce.buffer.__main__ import secrets_of
+from smsbounce.buffer.cli import main
 from smsbounce.buffer.providers import load_profiles, unchecked_signatures
 from smsbounce.buffer.settings import Settings, SettingsError
 from tests.buffer.ops_helpers import scrape, value
@@ -256,3 +258,11 @@ def test_a_file_replacing_twilios_keeps_its_signature(tmp_path):
         load_profiles(Settings.from_env({"SMSBOUNCE_PROVIDER_FILES": path}))
     )
     assert "twilio (SMSBOUNCE_TWILIO_AUTH_TOKEN)" in unchecked
+
+
+def test_a_file_only_inspected_needs_no_key(tmp_path, monkeypatch):
+    monkeypatch.delenv(VARIABLE, raising=False)
+    path = profile(tmp_path, _block("plivo-v3"))
+    result = CliRunner().invoke(main, ["providers", "list", "--file", path])
+    assert result.exit_code == 0, result.output
+    assert f"signature: plivo-v3, not checked: {VARIABLE} is not set" in result.output
