@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from smsbounce.plumbing.wsgi_bridge import WsgiBridge
 from . import logs, migrations
 from .clock import ClockWatch
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
+from .providers import load_profiles, unchecked_signatures
 from .request_params import MAX_BODY_BYTES
 from .settings import Settings, SettingsError
 from .store import Store
@@ -42,7 +44,12 @@ def _announce(settings: Settings):
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
     """What must never appear in a log line."""
-    values = (settings.api_password, settings.twilio_auth_token, *settings.ingest_tokens)
+    values = (
+        settings.api_password,
+        settings.twilio_auth_token,
+        *settings.signature_keys.values(),
+        *settings.ingest_tokens,
+    )
     return tuple(v for v in values if v)
 
 
@@ -96,6 +103,11 @@ def _serve(settings: Settings, log_config: dict) -> None:
     # Workers are forked: each must open its own connections, none inherited from here.
     store.close()
     app = create_app(settings, store)
+    unchecked = unchecked_signatures(load_profiles(settings))
+    if unchecked:
+        logging.getLogger("smsbounce.buffer").info(
+            "signatures not checked, their key's variable is not set: %s", ", ".join(unchecked)
+        )
     schedules = []
 
     def worker_started():

@@ -22,6 +22,7 @@ log = logging.getLogger("smsbounce.buffer")
 
 __all__ = [
     "BadSignature",
+    "SignatureUnverifiable",
     "BodyTooLarge",
     "DatabaseUnavailable",
     "HttpError",
@@ -64,6 +65,16 @@ class BadSignature(HttpError):
     """The provider's signature over the request does not verify."""
 
     status, reason = 403, "signature"
+
+
+class SignatureUnverifiable(HttpError):
+    """The signature could not be checked for a cause on our side (AWS's signing certificate
+    could not be fetched): 503, so the provider retries instead of dropping the report."""
+
+    status, reason = 503, "signature_unverifiable"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class UnknownToken(NotFound):

@@ -67,7 +67,8 @@ class Metrics:
         self.rejected = Counter(
             "smsbounce_reports_rejected",
             "Reports not taken: invalid, token, signature, method, too_large, too_long, "
-            "media_type, unknown_provider, database_unavailable (the provider retries).",
+            "media_type, unknown_provider, database_unavailable, signature_unverifiable (the "
+            "provider retries those two).",
             ["provider", "reason"],
             registry=registry,
         )

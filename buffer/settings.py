@@ -19,11 +19,14 @@ from smsbounce.plumbing.env import Env, SettingsError
 from smsbounce.plumbing.web import weak_password
 
 from . import cloudfoundry
+from .providers import ProfileError, signature_variables
 from .providers.di import StatusTable
 
 DEFAULT_DATABASE_URL = "sqlite:///smsbounce.db"
 DEFAULT_API_USER = "marketing"
 ENVIRONMENTS = ("production", "test")
+# Twilio's key had a field of its own before profiles named their signature's variable.
+TWILIO_VARIABLE = "SMSBOUNCE_TWILIO_AUTH_TOKEN"  # noqa: S105 (a name, not a key)
 
 
 def load_status_table(path: str | Path | None = None) -> StatusTable:
@@ -71,6 +74,8 @@ class Settings:
     status_table: StatusTable = field(default_factory=load_status_table)
     provider_files: tuple[str, ...] = ()
     twilio_auth_token: str | None = None
+    # The keys of the profiles' signatures, by the variable each names (those set).
+    signature_keys: Mapping[str, str] = field(default_factory=dict)
     # The URL providers call, when a proxy in front changes it (Twilio signs that URL).
     public_url: str | None = None
     host: str = "127.0.0.1"
@@ -96,6 +101,12 @@ class Settings:
     # of a request is the address the outermost of them saw. 0: the peer address.
     forwarded_hops: int = 0
 
+    def signature_key(self, variable: str) -> str | None:
+        """The key a profile's signature names by its variable; None when it is not set."""
+        if variable == TWILIO_VARIABLE:
+            return self.twilio_auth_token
+        return self.signature_keys.get(variable)
+
     @property
     def pool_size(self) -> int:
         return self.db_pool_size or self.threads
@@ -112,6 +123,7 @@ class Settings:
         password = env.text("SMSBOUNCE_API_PASSWORD")
         generated = password is None
         on_cf = env.text("VCAP_APPLICATION") is not None
+        provider_files = env.items("SMSBOUNCE_PROVIDER_FILES")
         settings = cls(
             database_url=env.text("SMSBOUNCE_DATABASE_URL")
             or env.text("DATABASE_URL")
@@ -134,8 +146,9 @@ class Settings:
             batch_wait=env.number("SMSBOUNCE_BATCH_WAIT", cls.batch_wait, low=0, high=1),
             provider_timezone=env.timezone("SMSBOUNCE_PROVIDER_TIMEZONE", cls.provider_timezone),
             status_table=load_status_table(env.text("SMSBOUNCE_STATUS_TYPES")),
-            provider_files=env.items("SMSBOUNCE_PROVIDER_FILES"),
-            twilio_auth_token=env.text("SMSBOUNCE_TWILIO_AUTH_TOKEN"),
+            provider_files=provider_files,
+            twilio_auth_token=env.text(TWILIO_VARIABLE),
+            signature_keys=env.signature_keys(provider_files),
             public_url=(env.url("SMSBOUNCE_PUBLIC_URL") or "").rstrip("/") or None,
             # On Cloud Foundry the router reaches the app on the container's interface.
             host=env.text("SMSBOUNCE_HOST") or ("0.0.0.0" if on_cf else cls.host),  # noqa: S104
@@ -166,7 +179,7 @@ class Settings:
 
     def check_profiles(self) -> None:
         """Load every provider profile once, so a bad mapping file stops the start."""
-        from .providers import ProfileError, load_profiles
+        from .providers import load_profiles
 
         try:
             load_profiles(self)
@@ -219,6 +232,15 @@ class _Env(Env):
             return cloudfoundry.database_url(raw, service)
         except cloudfoundry.VcapError as exc:
             raise SettingsError(str(exc)) from None
+
+    def signature_keys(self, provider_files: tuple[str, ...]) -> dict[str, str]:
+        """The variables the profiles' signatures name, those that are set."""
+        try:
+            names = signature_variables(provider_files)
+        except ProfileError as exc:
+            raise SettingsError(f"SMSBOUNCE_PROVIDER_FILES: {exc}") from None
+        values = {name: self.text(name) for name in names if name != TWILIO_VARIABLE}
+        return {name: value for name, value in values.items() if value}
 
     def tokens(self, name: str) -> tuple[str, ...]:
         tokens = self.items(name)

@@ -40,6 +40,7 @@ LABELS = {
     "rejected:invalid": "Rejected — invalid report",
     "rejected:token": "Rejected — wrong or missing token",
     "rejected:signature": "Rejected — bad signature",
+    "rejected:signature_unverifiable": "Not taken — signature not checkable (provider retries)",
     "rejected:database_unavailable": "Not stored — database unavailable (provider retries)",
 }
 

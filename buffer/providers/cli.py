@@ -29,7 +29,8 @@ def _profiles(extra_files: tuple[str, ...]):
         settings = dataclasses.replace(
             settings, provider_files=settings.provider_files + tuple(extra_files)
         )
-        return load_profiles(settings)
+        # A file given here is inspected, not served: its signature's key need not be set.
+        return load_profiles(settings, require_keys=False)
     except (SettingsError, ProfileError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -57,6 +58,8 @@ def list_profiles(files, as_json):
                 if values:
                     click.echo(f"  {group[:-1]} {kind}: {', '.join(values)}")
         click.echo(f"  otherwise: {profile.get('default', 'Permanent')}")
+        if "signature" in profile:
+            click.echo(f"  signature: {profile['signature']}")
 
 
 @providers.command(short_help="Validate a profile file, naming what is wrong.")

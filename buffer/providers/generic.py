@@ -41,6 +41,7 @@ from ..reports import (
 )
 from ..request_params import parse_json
 from .base import Answer, Incoming, Profile, Quarantined
+from .signatures import Signature
 
 log = logging.getLogger("smsbounce.buffer")
 
@@ -147,6 +148,9 @@ class _Group:
 class GenericProfile(Profile):
     """A profile built from a declarative document (already parsed JSON)."""
 
+    # The document's `signature`, keyed (``load_profiles``); None: nothing to check.
+    signature: Signature | None = None
+
     def __init__(self, document: Mapping[str, Any], source: str = "<profile>"):
         reasons = contracts.problems("provider-profile", document)
         if reasons:
@@ -240,9 +244,15 @@ class GenericProfile(Profile):
             for name, group in values.items()
         }
 
+    def authenticate(self, incoming: Incoming) -> str | None:
+        """Why the request is not the provider's by its signature (``signatures``), or None."""
+        return self.signature.problem(incoming) if self.signature else None
+
     def describe(self) -> dict[str, Any]:
+        signature = {"signature": self.signature.describe()} if self.signature else {}
         return {
             **super().describe(),
+            **signature,
             "fields": dict(self.document["fields"]),
             "states": {k: v.listed() for k, v in self.states.items() if v},
             "details": {k: v.listed() for k, v in self.details.items() if v},

@@ -21,7 +21,7 @@ from smsbounce.buffer.providers import (
     Rejected,
     load_profiles,
 )
-from smsbounce.buffer.providers.twilio import signature
+from smsbounce.buffer.providers.signatures import twilio_signature as signature
 from smsbounce.buffer.raw_requests import RawRequest
 from smsbounce.buffer.reports import Outcome, Report, Result
 from smsbounce.buffer.request_params import parse_pairs, parse_query, to_params
