@@ -16,7 +16,7 @@ import click
 from smsbounce.plumbing.serving import CannotListen, run_granian
 from smsbounce.plumbing.wsgi_bridge import WsgiBridge
 
-from . import logs, migrations
+from . import db, logs, migrations, retention
 from .clock import ClockWatch
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
 from .providers import load_profiles, unchecked_signatures
@@ -88,6 +88,24 @@ def _prepare_schema(store: Store, settings: Settings) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+def _what_it_serves(settings: Settings, store: Store, profiles) -> list[str]:
+    """Where the data is and who may write to it, said at every start: the database (a
+    relative SQLite path depends on where the command runs), the profiles and their files,
+    whether ingest is open, and what retention does (docs/operations.md)."""
+    files = ", ".join(os.path.abspath(path) for path in settings.provider_files)
+    tokens = len(settings.ingest_tokens)
+    return [
+        f"database: {db.where(store.database)}",
+        f"profiles: {', '.join(sorted(profiles))}" + (f" (files: {files})" if files else ""),
+        (
+            f"ingest: only with one of the {tokens} tokens of SMSBOUNCE_INGEST_TOKENS"
+            if tokens
+            else "ingest: open to anyone who knows the URL (SMSBOUNCE_INGEST_TOKENS is not set)"
+        ),
+        f"retention: {retention.explain(settings)}",
+    ]
+
+
 def _serve(settings: Settings, log_config: dict) -> None:
     from prometheus_client import multiprocess
 
@@ -103,7 +121,10 @@ def _serve(settings: Settings, log_config: dict) -> None:
     # Workers are forked: each must open its own connections, none inherited from here.
     store.close()
     app = create_app(settings, store)
-    unchecked = unchecked_signatures(load_profiles(settings))
+    profiles = load_profiles(settings)
+    for line in _what_it_serves(settings, store, profiles):
+        click.echo(line)
+    unchecked = unchecked_signatures(profiles)
     if unchecked:
         logging.getLogger("smsbounce.buffer").info(
             "signatures not checked, their key's variable is not set: %s", ", ".join(unchecked)

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import click
 
-from . import migrations, retention
+from . import db, migrations, retention
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
 from .settings import Settings, SettingsError
 from .store import Store
@@ -36,31 +36,46 @@ def database_work(store: Store):
         store.close()
 
 
-def open_store(database_url: str | None) -> tuple[Settings, Store]:
+def open_store(database_url: str | None, *, create: bool = False) -> tuple[Settings, Store]:
+    """The buffer's settings and its database. An admin command never creates a database
+    (``create``: only ``migrate``, which says so): run in another directory, the default
+    ``sqlite:///smsbounce.db`` would otherwise be a new, empty file, not the buffer's."""
     try:
         settings = Settings.from_env(os.environ)
         if database_url:
             settings = dataclasses.replace(settings, database_url=database_url)
-        return settings, Store.open(settings)
+        store = Store.open(settings)
     except (SettingsError, UnsupportedDatabaseUrl) as exc:
         raise click.ClickException(str(exc)) from None
+    path = db.sqlite_file(store.database)
+    if path is not None and not os.path.exists(path):
+        store.close()
+        if not create:
+            raise click.ClickException(
+                f"no database at {path}: give the buffer's with --database-url or "
+                "SMSBOUNCE_DATABASE_URL (a relative sqlite:/// path is taken from the current "
+                "directory)"
+            )
+        click.echo(f"creating a new database at {path}")
+    return settings, store
 
 
 @click.command(short_help="Bring the database schema to this release's version.")
 @DATABASE_URL_OPTION
 def migrate(database_url):
     """Bring the database schema to this release's version (safe to run repeatedly and from
-    several places at once)."""
-    _, store = open_store(database_url)
+    several places at once). A SQLite file that does not exist yet is created, and said so."""
+    _, store = open_store(database_url, create=True)
     with database_work(store):
         before = migrations.current(store.database)
         applied = migrations.migrate(store.database)
     for migration in applied:
         click.echo(f"applied version {migration.version}: {migration.name}")
+    where = db.where(store.database)
     if applied:
-        click.echo(f"schema at version {migrations.LATEST} (was {before})")
+        click.echo(f"schema of {where} at version {migrations.LATEST} (was {before})")
     else:
-        click.echo(f"schema already at version {before}; nothing to do")
+        click.echo(f"schema of {where} already at version {before}; nothing to do")
 
 
 @click.command(short_help="Delete old bounces, never one a window can still poll.")

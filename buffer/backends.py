@@ -59,6 +59,10 @@ class SQLite:
     def cap(self, left: float) -> str:
         return ""  # under the write lock a statement waits for nothing but the disk
 
+    def where(self, database: Database) -> str:
+        """The database, as an operator finds it: the file's absolute path."""
+        return f"SQLite file {os.path.abspath(database.database)}"  # relative to where it runs
+
     def upsert(self, database, model, fields, conflict: dict, stamp_sql: str | None):
         return _RowByRow(database, model, fields, conflict, stamp_sql)
 
@@ -97,6 +101,14 @@ class PostgreSQL:
 
     def transaction(self, database: Database, write: bool):
         return database.atomic()  # reads too: that is where their timeouts are set
+
+    def where(self, database: Database) -> str:
+        """The database, as an operator finds it: its URL without the password."""
+        params = database.connect_params
+        user = f"{params['user']}@" if params.get("user") else ""
+        port = f":{params['port']}" if params.get("port") else ""
+        host = params.get("host") or "localhost"
+        return f"PostgreSQL postgresql://{user}{host}{port}/{database.database}"
 
     def cap(self, left: float) -> str:
         return f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}; "

@@ -8,6 +8,7 @@ What differs between the two lives in ``backends``; ``backend(database)`` says w
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -105,4 +106,19 @@ def session(database: Database, *, write: bool = False):
         with database.connection_context(), backend(database).transaction(database, write):
             yield
     except UNAVAILABLE as exc:
-        raise DatabaseUnavailable(str(exc).strip() or exc.__class__.__name__) from exc
+        problem = str(exc).strip() or exc.__class__.__name__
+        # Every database error names the database: an operator may be looking at another one.
+        raise DatabaseUnavailable(f"{problem} ({where(database)})") from exc
+
+
+def sqlite_file(database: Database) -> str | None:
+    """The absolute path of a SQLite database's file; None for PostgreSQL or in memory."""
+    if not is_sqlite(database) or database.database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database.database)
+
+
+def where(database: Database) -> str:
+    """``SQLite file /abs/path.db`` or ``PostgreSQL postgresql://user@host:port/name`` (no
+    password): what every start line and database error names."""
+    return backend(database).where(database)
