@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from smsbounce.simulators.marketing.report import counted
+
 from .boundaries import PAGE, WINDOW, places
 from .ingest import hint
 from .plan import MAPPING, RANKING, SUCCESS, Expectation, Plan
@@ -129,9 +131,9 @@ def ingest_accepted(trip: RoundTrip) -> Verdict:
         if why is not None
     ]
     requests = len({id(answer) for answer in trip.answers})
-    proof = f"{len(trip.answers)} reports answered 2xx"
+    proof = f"{counted(len(trip.answers), 'report')} answered 2xx"
     if trip.plan.provider == "jasmin":
-        proof = f"{len(trip.answers)} reports answered 2xx ACK/Jasmin"
+        proof = f"{counted(len(trip.answers), 'report')} answered 2xx ACK/Jasmin"
     if requests < len(trip.answers):
         proof += f" ({requests} requests)"
     verdict = _noted(trip, judge("ingest-accepted", problems, proof))
@@ -224,7 +226,7 @@ def exactly_once(trip: RoundTrip) -> Verdict:
             problems.append(f"{_label(expectation)} is served in {names}")
     proof = (
         f"{len(expectations) - len(paging)} bounces each in exactly one of "
-        f"{len(trip.walks)} windows"
+        f"{counted(len(trip.walks), 'window')}"
     )
     if paging:
         proof += f" ({len(paging)} lost at page boundaries are page-boundaries' part)"

@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from datetime import datetime
+from importlib.resources import files
 
 from bottle import Bottle, HTTPResponse, parse_auth, request
 
@@ -59,6 +60,10 @@ FAULTS = {
     "infobip-first-of-batch": "only the first report of an Infobip batch is stored",
 }
 PROVIDERS = ("di", "vonage", "jasmin", "infobip")
+# The readable reason Vonage documents for each err-code, as the built-in profile serves it.
+VONAGE_REASONS = json.loads(
+    (files("smsbounce.buffer.providers") / "profiles" / "vonage.json").read_text()
+)["reasons"]
 JASMIN_ACK = "ACK/Jasmin"
 
 _CODE = re.compile(r"^0[xXoO]([0-9A-Fa-f]{4})")
@@ -165,7 +170,8 @@ class ReferenceServer:
         number = query.get("msisdn")
         if "vonage-lose-plus" not in self.faults:
             number = "+" + number
-        text, stamp = f"{status} (code {code})", self._minutes(query.get("scts"))
+        text = VONAGE_REASONS.get(code, f"{status} (code {code})")
+        stamp = self._minutes(query.get("scts"))
         return [self._row(query.get("messageId"), number, code, text, kind, stamp)]
 
     def _jasmin(self) -> list[dict | None]:
