@@ -37,16 +37,15 @@ class CodeCount:
     state: str
     code: str
     outcome: str
-    result: str
+    quarantined: bool  # a bounce with a field the mapping could not read
     rule: str
     count: int
 
     @property
     def classified(self) -> str:
-        """``soft bounce``, ``hard bounce``, ``acknowledged (…)``; ``quarantined (…)`` for a
-        bounce with a field the mapping could not read."""
+        """``soft bounce``, ``hard bounce``, ``acknowledged (…)``; ``quarantined (…)``."""
         words = CLASSIFIED.get(self.outcome, self.outcome)
-        return f"quarantined ({words})" if self.result == Result.QUARANTINED.value else words
+        return f"quarantined ({words})" if self.quarantined else words
 
     def as_json(self) -> dict:
         return {
@@ -55,7 +54,6 @@ class CodeCount:
             "code": self.code,
             "count": self.count,
             "classified": self.classified,
-            "result": self.result,
             "rule": self.rule,
         }
 
@@ -111,10 +109,15 @@ class ReportCodes:
             query = query.where(model.provider == provider)
         query = query.group_by(*groups).order_by(model.provider, n.desc(), model.state, model.code)
         with db.session(self.database):
-            return [
-                CodeCount(r.provider, r.state, r.code, r.outcome, r.result, r.rule, int(r.n))
-                for r in query
-            ]
+            rows = list(query)
+        # A duplicate or stale bounce was classified like the stored one: one row for both.
+        summed: dict[tuple, int] = {}
+        for r in rows:
+            held = r.result == Result.QUARANTINED.value
+            key = (r.provider, r.state, r.code, r.outcome, held, r.rule)
+            summed[key] = summed.get(key, 0) + int(r.n)
+        found = [CodeCount(*key, n) for key, n in summed.items()]
+        return sorted(found, key=lambda c: (c.provider, -c.count, c.state, c.code))
 
     def purge(self, before_hour: int) -> int:
         with db.session(self.database, write=True):
