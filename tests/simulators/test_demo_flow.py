@@ -8,6 +8,7 @@ import json
 import re
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -182,7 +183,16 @@ def test_a_broken_middle_fails_the_run(sqlite_url, edit, failure):
     assert ("never served" if failure == "lost" else "served 2 times") in problem
 
 
-@pytest.mark.parametrize("provider", ["twilio", "vonage", "infobip", "sinch", "kannel", "jasmin"])
+# Every built-in format, and profile files (ACME's, a list-shaped and a JSON-envelope one) that
+# the simulator renders from the file itself.
+PROFILE_FILES = sorted(str(p) for p in (Path(__file__).parent / "profiles").glob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "provider",
+    ["twilio", "vonage", "infobip", "sinch", "kannel", "jasmin", *PROFILE_FILES],
+    ids=lambda p: Path(p).stem,
+)
 def test_the_whole_flow_reconciles_perfectly_for_every_provider_profile(db_url, provider):
     # The simulated provider reports in the profile's own format to its buffer endpoint.
     running = services.start(db_url, seed=SEED, provider=provider)
@@ -193,7 +203,8 @@ def test_the_whole_flow_reconciles_perfectly_for_every_provider_profile(db_url, 
     totals = result.reconciliation.totals
     assert result.ok, result.reconciliation.problems() + [str(v) for v in result.poller.violations]
     assert totals["owed"] > 0 and totals["served"] >= totals["owed"]
-    assert result.summary["profile"] == provider
+    name = json.loads(Path(provider).read_text())["name"] if provider in PROFILE_FILES else provider
+    assert result.summary["profile"] == name
 
 
 def test_the_progress_line_counts_in_words_that_agree():

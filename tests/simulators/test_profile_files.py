@@ -1,7 +1,7 @@
 """Any provider from its profile file (issue 21): the DI simulator renders its callbacks from the
-file, ``demo`` runs the whole flow in its format and ``verify`` certifies an endpoint with them —
-for the ACME profile of docs/providers.md, a list-shaped and a JSON-envelope profile, on SQLite
-and PostgreSQL."""
+file, ``demo`` runs in its format and ``verify`` certifies an endpoint with them — for the ACME
+profile of docs/providers.md, a list-shaped and a JSON-envelope profile, on SQLite and
+PostgreSQL (the whole flow for each: tests/simulators/test_demo_flow.py)."""
 
 from __future__ import annotations
 
@@ -12,27 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from smsbounce.simulators import flow, services
 from smsbounce.simulators.demo import main as demo
 from smsbounce.simulators.di.formats import ProfileFormatError, make_format
 from tests.simulators.verify.helpers import SMALL_VOLUME, verify
 
 PROFILES = Path(__file__).parent / "profiles"
 FILES = sorted(str(p) for p in PROFILES.glob("*.json"))
-SEED = 3
-
-
-@pytest.mark.parametrize("profile", FILES, ids=lambda p: Path(p).stem)
-def test_the_whole_flow_reconciles_in_a_profile_files_format(db_url, profile):
-    running = services.start(db_url, seed=SEED, provider=profile)
-    try:
-        result = flow.run(running, 40, seed=SEED, timeout=60)
-    finally:
-        running.stop()
-    totals = result.reconciliation.totals
-    assert result.ok, result.reconciliation.problems() + [str(v) for v in result.poller.violations]
-    assert totals["owed"] > 0 and totals["served"] >= totals["owed"]
-    assert result.summary["profile"] == json.loads(Path(profile).read_text())["name"]
 
 
 @pytest.mark.parametrize("profile", FILES, ids=lambda p: Path(p).stem)
