@@ -32,6 +32,7 @@ __all__ = [
     "QueryTooLong",
     "UnknownProvider",
     "UnknownToken",
+    "UnmappedFull",
     "UnreadableBody",
     "UnsupportedMediaType",
     "router_error",
@@ -72,6 +73,18 @@ class SignatureUnverifiable(HttpError):
     could not be fetched): 503, so the provider retries instead of dropping the report."""
 
     status, reason = 503, "signature_unverifiable"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class UnmappedFull(HttpError):
+    """A report the profile cannot map would pass the bound of those kept
+    (``SMSBOUNCE_UNMAPPED_MAX_ENTRIES``, ``_MAX_BYTES``): nothing of the request is stored and
+    the provider is told to retry, by when the operator may have fixed the profile and replayed
+    what is kept."""
+
+    status, reason = 503, "unmapped_full"
 
     def __init__(self, message: str):
         super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

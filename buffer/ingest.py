@@ -19,6 +19,7 @@ from .errors import (
     UnreadableBody,
 )
 from .intake import Intake, RawRequest
+from .keeping import Bounds
 from .providers import Profile
 from .request_params import MAX_BODY_BYTES
 from .settings import Settings
@@ -42,7 +43,13 @@ class ReportRoutes:
         on_taken: Callable[[Taken], None],
     ):
         self.settings, self.profiles, self.on_taken = settings, profiles, on_taken
-        self.intake = Intake(settings.ingest_tokens, store.save_all)
+        self.intake = Intake(
+            settings.ingest_tokens,
+            store.save_all,
+            usage=store.quarantine.usage,
+            bounds=Bounds(settings.unmapped_max_entries, settings.unmapped_max_bytes),
+            keep_all_until=settings.keep_all_reports_until,
+        )
 
     def install(self, app) -> None:
         app.route(INGEST, "GET", self.digital_interconnect)

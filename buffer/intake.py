@@ -10,7 +10,10 @@ exactly as the live server would decide it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from hmac import compare_digest
 
 from . import raw_requests
@@ -20,14 +23,18 @@ from .errors import (
     InvalidParameter,
     MethodNotAllowed,
     UnknownToken,
+    UnmappedFull,
     UnsupportedMediaType,
 )
+from .keeping import ACKNOWLEDGED, UNBOUNDED, Bounds, KeptReport, Usage
 from .logs import REDACTED
 from .providers import Incoming, Profile, Quarantined, Rejected
 from .raw_requests import FORM, JSON, RawRequest
-from .reports import Report, Result
+from .reports import UNMAPPED, Report, Result, Unmappable
 from .request_params import MAX_PARAMETERS, parse_json, parse_pairs, parse_query, to_params
 from .verdicts import Taken, Verdict
+
+log = logging.getLogger("smsbounce.buffer")
 
 # (bounces with their raw records, provider, quarantined ones with theirs) -> a Result per bounce
 Save = Callable[..., list[Result]]
@@ -78,18 +85,37 @@ def preview(bounces, provider: str, quarantined=()) -> list[Result]:
     return [Result.STORED] * len(bounces)
 
 
+def nothing_kept() -> Mapping[str, Usage]:
+    """The ``usage`` of a door that writes nothing."""
+    return {}
+
+
 class Intake:
     """Decides what becomes of every report of a request.
 
     ``tokens``: the ingest capabilities (none: ingest is open); ``save``: how bounces and
     quarantined reports are kept (``Store.save_all``, or ``preview``); ``check_signatures``:
     off for a kept record (checked when it arrived) and a sample (no provider signed it).
+    ``usage`` tells what the bounded kinds of entry hold (``Quarantine.usage``), ``bounds``
+    how much each may (``keeping``); until ``keep_all_until`` (by ``clock``) acknowledged
+    reports are kept too.
     """
 
     def __init__(
-        self, tokens: tuple[str, ...] = (), save: Save = preview, check_signatures: bool = True
+        self,
+        tokens: tuple[str, ...] = (),
+        save: Save = preview,
+        check_signatures: bool = True,
+        *,
+        usage: Callable[[], Mapping[str, Usage]] = nothing_kept,
+        bounds: Bounds = UNBOUNDED,
+        keep_all_until: datetime | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.tokens, self.save, self.check_signatures = tokens, save, check_signatures
+        self.usage, self.bounds, self.clock = usage, bounds, clock
+        self.keep_all_until = keep_all_until.timestamp() if keep_all_until else None
+        self._said_full = False
 
     def take(self, profile: Profile, raw: RawRequest) -> Taken:
         """Never raises for what the request did. The error is a 400 naming the bad field, 403
@@ -120,9 +146,13 @@ class Intake:
         A single-report request that was rejected is a 400 naming the field; a batch answers
         200 with a result per report unless none could be taken — refused before the database
         is touched, so bad input is a 400 even during an outage. A quarantined bounce is
-        answered as taken, the way its provider expects (docs/spec.md §4).
+        answered as taken, the way its provider expects (docs/spec.md §4); so is a report the
+        profile cannot map (``Unmappable``) unless its contract says 400 (``keeps_unmapped``),
+        and 503 with nothing stored when those kept are at their bound.
         """
         taken = Taken(profile.name)
+        if profile.keeps_unmapped:
+            parsed = [Quarantined.unmapped(i) if isinstance(i, Unmappable) else i for i in parsed]
         rejected = [item for item in parsed if isinstance(item, Rejected)]
         if rejected and (not profile.batch or len(rejected) == len(parsed)):
             first = rejected[0]
@@ -130,16 +160,22 @@ class Intake:
             error = InvalidParameter(first.parameter, prefix + str(first))
             return self._refuse(taken, parsed, error)
         bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
-        held = [q for q in parsed if isinstance(q, Quarantined)]
+        held = [(q, self._record(request, q.raw)) for q in parsed if isinstance(q, Quarantined)]
+        kept = [
+            (KeptReport.of(r), self._record(request, r.raw))
+            for r in parsed
+            if self._keeping_all() and isinstance(r, Report) and not r.is_bounce
+        ]
         try:
+            kept = self._within_bounds(profile, held, kept)
             results = iter(
                 self.save(
                     [(r, self._record(request, r.raw)) for r in bounces],
                     provider=profile.name,
-                    quarantined=[(q, self._record(request, q.raw)) for q in held],
+                    quarantined=held + kept,
                 )
             )
-        except HttpError as exc:  # the database: nothing of this request was stored
+        except HttpError as exc:  # the database or the bound: nothing of this request stored
             return self._refuse(taken, parsed, exc)
         for item in parsed:
             if isinstance(item, Rejected):
@@ -152,6 +188,32 @@ class Intake:
         answers = [verdict.answer() for verdict in taken.verdicts]
         taken.answer = {"results": answers} if profile.batch else answers[0]
         return taken
+
+    def _keeping_all(self) -> bool:
+        return self.keep_all_until is not None and self.clock() < self.keep_all_until
+
+    def _within_bounds(self, profile: Profile, held: list, kept: list) -> list:
+        """The acknowledged reports to keep (those that fit); UnmappedFull when an unmapped one
+        does not fit. An acknowledged report beyond its bound is acknowledged all the same:
+        keeping it is the operator's wish, not a promise to its provider."""
+        unmapped = [record for entry, record in held if entry.type == UNMAPPED]
+        if not unmapped and not kept:
+            return kept  # no reading: the usual request never waits for it
+        used = self.usage()
+        problem = self.bounds.beyond(used.get(UNMAPPED, Usage()), unmapped)
+        if problem:
+            raise UnmappedFull(
+                f"reports the {profile.name} profile cannot map are kept for replay, and they "
+                f"are at their bound ({problem}); nothing was stored, retry later"
+            )
+        fitting = self.bounds.fitting(used.get(ACKNOWLEDGED, Usage()), [r for _, r in kept])
+        if fitting < len(kept) and not self._said_full:
+            log.warning(
+                "acknowledged reports are no longer kept: those kept are at their bound "
+                "(SMSBOUNCE_UNMAPPED_MAX_ENTRIES, SMSBOUNCE_UNMAPPED_MAX_BYTES)"
+            )
+        self._said_full = fitting < len(kept)
+        return kept[:fitting]
 
     @staticmethod
     def _refuse(taken: Taken, parsed: list, error: HttpError) -> Taken:

@@ -67,15 +67,16 @@ class Metrics:
         self.rejected = Counter(
             "smsbounce_reports_rejected",
             "Reports not taken: invalid, token, signature, method, too_large, too_long, "
-            "media_type, unknown_provider, database_unavailable, signature_unverifiable (the "
-            "provider retries those two).",
+            "media_type, unknown_provider, database_unavailable, signature_unverifiable, "
+            "unmapped_full (the provider retries those three).",
             ["provider", "reason"],
             registry=registry,
         )
         self.quarantined = Counter(
             "smsbounce_reports_quarantined",
-            "Bounces kept in the quarantine: a field the mapping could not read (no recipient, "
-            "say). Answered as taken, not served until `smsbounce replay` maps them.",
+            "Reports kept in the quarantine: bounces with a field the mapping could not read (no "
+            "recipient, say), and reports it could not map at all (type unmapped). Answered as "
+            "taken, not served until `smsbounce replay` maps them.",
             ["provider", "type"],
             registry=registry,
         )

@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import BigIntegerField, CharField, Database, IntegerField, Model
+from peewee import BigIntegerField, CharField, Database, IntegerField, Model, fn
 from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as run_operations
 
 from . import db, models
 
@@ -62,6 +63,18 @@ def _codes_and_polls(database: Database, migrator: SchemaMigrator) -> None:
     database.create_tables(tables, safe=True)
 
 
+def _raw_bytes(database: Database, migrator: SchemaMigrator) -> None:
+    # A database created since has both from the model (migration 3 creates its table).
+    model = models.bind(database, models.QuarantinedReport)
+    table = models.QUARANTINE_TABLE
+    if "rawBytes" not in {c.name for c in database.get_columns(table)}:
+        # A field of its own: add_column renames the one it is given.
+        run_operations(migrator.add_column(table, "rawBytes", BigIntegerField(default=0)))
+        model.update(raw_bytes=fn.LENGTH(model.raw_request)).execute()
+    # The name the model gives it in a database created since.
+    database.execute_sql("CREATE INDEX IF NOT EXISTS quarantinedreport_type ON quarantine (type)")
+
+
 MIGRATIONS = (
     Migration(1, "notifications table and its (ingestedAt, messageId) index", _notifications),
     Migration(2, "outcome_counts: reports per outcome and minute (status page)", _outcome_counts),
@@ -71,6 +84,11 @@ MIGRATIONS = (
         "report_codes (states and codes per provider and hour, and what became of them) and "
         "marketing_polls (when Marketing last polled, per sourceSystem)",
         _codes_and_polls,
+    ),
+    Migration(
+        5,
+        "quarantine.rawBytes and an index on its type: the bounds of unmapped and kept reports",
+        _raw_bytes,
     ),
 )
 LATEST = MIGRATIONS[-1].version

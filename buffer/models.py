@@ -58,21 +58,26 @@ class OutcomeCount(Model):
 
 
 class QuarantinedReport(Model):
-    """A bounce with a field the mapping could not read, kept with its raw request until
-    ``smsbounce replay`` maps it (docs/spec.md §4); never served from here."""
+    """A report kept with its raw request until ``smsbounce replay`` maps it (docs/spec.md §4),
+    never served from here: a bounce with a field the mapping could not read, a report it
+    could not map at all (``unmapped``), or an acknowledged one kept on the operator's word
+    (``acknowledged``)."""
 
     id = AutoField()
     provider = CharField(max_length=20)
-    message_id = CharField(max_length=64, column_name="messageId")
-    type = CharField(max_length=20)  # Temporary / Permanent, as classified on arrival
+    message_id = CharField(max_length=64, column_name="messageId")  # "": none was found
+    # Temporary / Permanent, as classified on arrival; unmapped; acknowledged.
+    type = CharField(max_length=20)
     parameter = CharField(max_length=100)  # the field that could not be read
     reason = CharField(max_length=250)
     received_at = BigIntegerField(column_name="receivedAt")  # UTC microseconds
     raw_request = TextField(column_name="rawRequest")
+    # Bytes of raw_request (ASCII JSON): the bounds of buffer/keeping.py add these up.
+    raw_bytes = BigIntegerField(column_name="rawBytes", default=0)
 
     class Meta:
         table_name = QUARANTINE_TABLE
-        indexes = ((("received_at",), False),)
+        indexes = ((("received_at",), False), (("type",), False))
 
 
 class ReportCode(Model):

@@ -14,7 +14,16 @@ from . import migrations
 from .admin import DATABASE_URL_OPTION, database_work, open_store
 from .logs import mask_numbers
 from .providers import ProfileError, load_profiles, no_such_profile
-from .replay import CHANGED, HELD, RELEASED, STORED, apply, replay_quarantine, replay_stored
+from .replay import (
+    CHANGED,
+    HELD,
+    RELEASED,
+    STILL_ACKNOWLEDGED,
+    STORED,
+    apply,
+    replay_quarantine,
+    replay_stored,
+)
 
 DAY_US = 86_400 * 1_000_000
 
@@ -27,13 +36,16 @@ def _utc(micros: int) -> str:
     return datetime.fromtimestamp(micros / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@click.group(short_help="List bounces held because a field could not be read.")
+@click.group(short_help="List reports held because the mapping could not read them.")
 def quarantine():
-    """Bounces held because a field could not be read (no recipient, say): answered to the
-    provider as taken, never served until `smsbounce replay` maps them."""
+    """Reports held because the mapping could not read them: bounces with a field it could not
+    read (no recipient, say; type Temporary or Permanent) and reports it could not map at all
+    (no message id or state; type unmapped). Answered to the provider as taken, never served
+    until `smsbounce replay` maps them. Acknowledged reports kept while
+    SMSBOUNCE_KEEP_ALL_REPORTS_UNTIL lies ahead are listed too (type acknowledged)."""
 
 
-@quarantine.command("list", short_help="Show held bounces, newest first.")
+@quarantine.command("list", short_help="Show held reports, newest first.")
 @click.option("--provider", help="Only this provider's entries (a profile name).")
 @click.option(
     "--limit", type=click.IntRange(1), default=100, show_default=True, help="Show at most N."
@@ -42,13 +54,14 @@ def quarantine():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @DATABASE_URL_OPTION
 def list_entries(provider, limit, raw, as_json, database_url):
-    """Show held bounces, newest first. Phone numbers are masked unless
+    """Show held (and kept) reports, newest first. Phone numbers are masked unless
     SMSBOUNCE_LOG_PHONE_NUMBERS=true."""
     settings, store = open_store(database_url)
     with database_work(store):
         migrations.check(store.database)
         entries = store.quarantine.entries(provider=provider, limit=limit)
         total = store.quarantine.count()
+        acknowledged = store.quarantine.count(acknowledged=True)
     if provider and not entries:
         _known(provider, _load_profiles(settings))
     described = [
@@ -65,7 +78,8 @@ def list_entries(provider, limit, raw, as_json, database_url):
         for e in entries
     ]
     if as_json:
-        click.echo(json.dumps({"held": total, "entries": described}, indent=2))
+        document = {"held": total, "acknowledged": acknowledged, "entries": described}
+        click.echo(json.dumps(document, indent=2))
         return
     for e in described:
         click.echo(
@@ -74,10 +88,12 @@ def list_entries(provider, limit, raw, as_json, database_url):
         )
         if raw:
             click.echo(f"    {e['rawRequest']}")
+    kept = total + acknowledged
     click.echo(
         f"{total} held"
-        + (f" ({len(described)} shown)" if len(described) < total else "")
-        + ("; `smsbounce replay` maps them again" if total else "")
+        + (f", {acknowledged} acknowledged kept" if acknowledged else "")
+        + (f" ({len(described)} shown)" if len(described) < kept else "")
+        + ("; `smsbounce replay` maps them again" if kept else "")
     )
 
 
@@ -100,9 +116,10 @@ def list_entries(provider, limit, raw, as_json, database_url):
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @DATABASE_URL_OPTION
 def replay(provider, profile_files, stored, since, dry_run, database_url):
-    """Map kept raw reports again through the current (or a given) profile: quarantined bounces
-    that now map are stored and released; with --stored, stored bounces whose served fields
-    change are rewritten, so Marketing's next poll gets the correction."""
+    """Map kept raw reports again through the current (or a given) profile: quarantined reports
+    (and acknowledged ones kept while all reports are kept) that now map to a bounce are stored
+    and released; with --stored, stored bounces whose served fields change are rewritten, so
+    Marketing's next poll gets the correction."""
     settings, store = open_store(database_url)
     settings = dataclasses.replace(
         settings, provider_files=settings.provider_files + tuple(profile_files)
@@ -152,6 +169,7 @@ def _known(provider: str, profiles) -> None:
 
 def _summary(done, stored: bool, dry_run: bool) -> str:
     held = [d for d in done if d.source.startswith("quarantine")]
+    acknowledged = [d for d in done if d.source.startswith("kept")]
     rows = [d for d in done if d.source == "stored"]
 
     def n(items, verdict, done_to=None):
@@ -165,6 +183,11 @@ def _summary(done, stored: bool, dry_run: bool) -> str:
         f"{len(held)} quarantined: {n(held, STORED, 'stored')}, "
         f"{n(held, RELEASED, 'released as no bounce')}, {n(held, HELD)} still held"
     ]
+    if acknowledged:
+        parts.append(
+            f"{len(acknowledged)} acknowledged kept: {n(acknowledged, STORED, 'stored')}, "
+            f"{n(acknowledged, STILL_ACKNOWLEDGED)} still acknowledged"
+        )
     if stored:
         parts.append(f"{len(rows)} stored: {n(rows, CHANGED, 'rewritten')}")
     return "; ".join(parts) + ("; dry run: nothing written" if dry_run else "")

@@ -6,8 +6,11 @@ by the current profile of its provider — or by a profile file given for the ru
 the built-in of the same name — exactly as if it arrived now, signatures aside (it was
 authenticated when it arrived).
 
-What is written: a quarantined report that now maps to a bounce is stored (the usual ranked
-upsert) and released; one that is now not a bounce at all is released; a stored bounce whose
+What is written: a quarantined report — a bounce with a field that could not be read, or a
+report that could not be mapped at all — that now maps to a bounce is stored (the usual ranked
+upsert) and released; one that is now not a bounce at all is released. An acknowledged report
+kept while the operator keeps every report is stored and released when it is a bounce now, and
+kept otherwise, for the next mapping to try. A stored bounce whose
 served fields change is rewritten with a fresh ingest time, so Marketing's next poll gets the
 correction. A stored bounce the new mapping would not store (no bounce any more, or held) is
 reported and left as it is.
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .intake import Intake
+from .keeping import ACKNOWLEDGED
 from .providers import Profile
 from .raw_requests import UnreadableRecord, request_from
 from .reports import Report, Result, to_status_item
@@ -27,10 +31,11 @@ from .reports import Report, Result, to_status_item
 SERVED_FIELDS = ("recipient", "statusCode", "statusText", "type", "timestamp")
 
 # What became of an entry.
-STORED, RELEASED, HELD, CHANGED, UNCHANGED, KEPT, UNREADABLE = (
-    "stored",  # a quarantined bounce that now maps
+STORED, RELEASED, HELD, STILL_ACKNOWLEDGED, CHANGED, UNCHANGED, KEPT, UNREADABLE = (
+    "stored",  # a kept report that now maps to a bounce
     "released",  # a quarantined report that is not a bounce under this mapping
     "still quarantined",
+    "still acknowledged",  # an acknowledged report kept for replay: kept for the next one
     "changed",
     "unchanged",
     "left as stored",  # a stored bounce the new mapping would not store
@@ -50,14 +55,18 @@ class Replayed:
 
 
 def replay_quarantine(entries, profiles: Mapping[str, Profile]) -> list[Replayed]:
-    """What the current mapping makes of each quarantined entry (nothing is written)."""
+    """What the current mapping makes of each kept entry (nothing is written)."""
     done = []
     for entry in entries:
-        source = f"quarantine #{entry.id}"
+        acknowledged = entry.type == ACKNOWLEDGED
+        source = f"{'kept' if acknowledged else 'quarantine'} #{entry.id}"
         base = dict(provider=entry.provider, message_id=entry.message_id, entry_id=entry.id)
         verdict, problem = _map(entry.raw_request, entry.message_id, profiles.get(entry.provider))
         if problem:
             done.append(Replayed(source, verdict=UNREADABLE, detail=problem, **base))
+        elif acknowledged and verdict.result is not Result.STORED:
+            detail = f"not stored under this mapping ({verdict.reason})"
+            done.append(Replayed(source, verdict=STILL_ACKNOWLEDGED, detail=detail, **base))
         elif verdict.result is Result.QUARANTINED:
             done.append(Replayed(source, verdict=HELD, detail=verdict.report.reason, **base))
         elif verdict.result is Result.REJECTED:
@@ -65,6 +74,7 @@ def replay_quarantine(entries, profiles: Mapping[str, Profile]) -> list[Replayed
             done.append(Replayed(source, verdict=HELD, detail=detail, **base))
         elif verdict.result is Result.STORED:
             report = verdict.report
+            base["message_id"] = report.message_id  # an unmapped entry may have had none
             done.append(
                 Replayed(source, verdict=STORED, detail=_json(report), report=report, **base)
             )

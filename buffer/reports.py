@@ -158,6 +158,22 @@ class Rejected(InvalidParameter):
     """One report of a request could not be taken; ``parameter`` names the field."""
 
 
+# The quarantine's type of a report its profile could not map (no message id or no state).
+UNMAPPED = "unmapped"
+
+
+class Unmappable(Rejected):
+    """A report in its provider's format in which the profile finds no message id or no state
+    — what our mapping lacks, not what the provider sent wrong. ``intake`` keeps it with its
+    request for ``smsbounce replay`` (docs/spec.md §4), or refuses it like any ``Rejected``
+    for a profile whose contract answers 400 (Digital Interconnect's). ``message_id`` is the
+    one found, if any; ``raw`` the batch report's own JSON."""
+
+    def __init__(self, parameter: str, message: str, message_id: str = "", raw: str | None = None):
+        super().__init__(parameter, message)
+        self.message_id, self.raw = message_id, raw
+
+
 class Unreadable(Rejected):
     """A field in a shape the mapping cannot read, though a provider may well send it so (no
     recipient, a channel address, a time in another format): of a bounce, it is quarantined,

@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -100,6 +101,12 @@ class Settings:
     # Proxies in front that append to X-Forwarded-For (1: the Cloud Foundry router); the client
     # of a request is the address the outermost of them saw. 0: the peer address.
     forwarded_hops: int = 0
+    # Reports a profile cannot map, kept for replay (docs/spec.md §4): at most this many, of at
+    # most this many bytes of raw requests; beyond, 503. Acknowledged reports kept until
+    # keep_all_reports_until (UTC) have the same bound of their own.
+    unmapped_max_entries: int = 10_000
+    unmapped_max_bytes: int = 50_000_000
+    keep_all_reports_until: datetime | None = None
 
     def signature_key(self, variable: str) -> str | None:
         """The key a profile's signature names by its variable; None when it is not set."""
@@ -172,6 +179,16 @@ class Settings:
             forwarded_hops=env.integer(
                 "SMSBOUNCE_FORWARDED_HOPS", 1 if on_cf else cls.forwarded_hops, low=0, high=10
             ),
+            unmapped_max_entries=env.integer(
+                "SMSBOUNCE_UNMAPPED_MAX_ENTRIES", cls.unmapped_max_entries, low=1, high=10**7
+            ),
+            # Not below 2 MB: the largest body (256 KiB) may take six times its size as a
+            # record (bytes outside ASCII are escaped), and a record that never fits is a 503
+            # forever.
+            unmapped_max_bytes=env.integer(
+                "SMSBOUNCE_UNMAPPED_MAX_BYTES", cls.unmapped_max_bytes, low=2_000_000, high=10**12
+            ),
+            keep_all_reports_until=env.moment("SMSBOUNCE_KEEP_ALL_REPORTS_UNTIL"),
         )
         settings.check_consistency()
         settings.check_profiles()
@@ -232,6 +249,22 @@ class _Env(Env):
             return cloudfoundry.database_url(raw, service)
         except cloudfoundry.VcapError as exc:
             raise SettingsError(str(exc)) from None
+
+    def moment(self, name: str) -> datetime | None:
+        """An ISO 8601 date or date and time, UTC unless it names its offset; a date alone is
+        the start of that day."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            text = raw.strip()  # Python 3.10 reads no "Z"
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {raw!r} is not an ISO 8601 date or time (e.g. 2026-07-01 or "
+                "2026-07-01T12:00:00Z)"
+            ) from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
     def signature_keys(self, provider_files: tuple[str, ...]) -> dict[str, str]:
         """The variables the profiles' signatures name, those that are set."""

@@ -79,7 +79,7 @@ def build(store, outcome_counts, retention_said: str = "", *, clock=time.time) -
         polling = store.polls.now(now_us)
         codes = store.codes.seen(int(now // 3600) - 23)
         rows = store.latest(LATEST_COUNT)
-        held = store.quarantine.entries(limit=QUARANTINE_SHOWN)
+        held = store.quarantine.entries(limit=QUARANTINE_SHOWN, held_only=True)
         view.quarantine_count = store.quarantine.count()
         version = migrations.current(store.database)
     except DatabaseUnavailable as exc:

@@ -33,6 +33,7 @@ LABELS = {
     "stored:Temporary": "Stored — soft bounce (Temporary)",
     "quarantined:Permanent": "Quarantined — hard bounce with an unreadable field",
     "quarantined:Temporary": "Quarantined — soft bounce with an unreadable field",
+    "quarantined:unmapped": "Quarantined — report the profile could not map (no id or state)",
     "ignored:success": "Acknowledged — delivered",
     "ignored:intermediate": "Acknowledged — in progress",
     "ignored:duplicate": "Ignored — duplicate",
@@ -42,6 +43,7 @@ LABELS = {
     "rejected:signature": "Rejected — bad signature",
     "rejected:signature_unverifiable": "Not taken — signature not checkable (provider retries)",
     "rejected:database_unavailable": "Not stored — database unavailable (provider retries)",
+    "rejected:unmapped_full": "Not taken — unmapped reports at their bound (provider retries)",
 }
 
 
@@ -65,9 +67,9 @@ class Verdict:
             reason = ACKNOWLEDGED_AS[item.outcome]
         elif result in (Result.DUPLICATE, Result.STALE):
             reason = result.value
-        else:
-            reason = item.outcome.value
-        return cls(result, reason, item.message_id, item)
+        else:  # the bounce's type, or ``unmapped``
+            reason = item.type
+        return cls(result, reason, item.message_id or None, item)
 
     @classmethod
     def rejected(cls, error: HttpError, item=None) -> Verdict:
@@ -100,7 +102,10 @@ class Verdict:
             if self.error.parameter:
                 error["parameter"] = self.error.parameter
             return {"error": error}
-        return {"result": self.result.answer, "messageId": self.message_id}
+        answer = {"result": self.result.answer}
+        if self.message_id is not None:  # none when the profile found none (``unmapped``)
+            answer["messageId"] = self.message_id
+        return answer
 
 
 @dataclass

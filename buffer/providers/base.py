@@ -11,9 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reports import Outcome, Rejected, Report, Seen, Unreadable
+from ..reports import UNMAPPED, Outcome, Rejected, Report, Seen, Unmappable, Unreadable
 
-__all__ = ["Answer", "Deferred", "Incoming", "Profile", "Quarantined", "Rejected", "Unreadable"]
+__all__ = [
+    "Answer",
+    "Deferred",
+    "Incoming",
+    "Profile",
+    "Quarantined",
+    "Rejected",
+    "Unmappable",
+    "Unreadable",
+]
 
 _REQUIRED = object()
 
@@ -85,18 +94,28 @@ class Answer:
 class Quarantined:
     """A bounce — a message id and a failure state — with a field the mapping could not read
     (``parameter``, and why). Kept with its raw request, answered as taken, never served as it
-    is: Marketing's item needs every field (docs/spec.md §4, §7)."""
+    is: Marketing's item needs every field (docs/spec.md §4, §7). Without ``outcome``: a report
+    the profile could not map at all (``Unmappable``; ``message_id`` as found, maybe empty)."""
 
     message_id: str
-    outcome: Outcome
+    outcome: Outcome | None
     parameter: str
     reason: str
     raw: str | None = None
     seen: Seen | None = None
 
+    @classmethod
+    def unmapped(cls, gap: Unmappable) -> Quarantined:
+        return cls(gap.message_id, None, gap.parameter or "", str(gap), gap.raw)
+
     @property
     def is_bounce(self) -> bool:
         return True
+
+    @property
+    def type(self) -> str:
+        """Its type in the quarantine: the bounce's (Temporary/Permanent), or ``unmapped``."""
+        return self.outcome.value if self.outcome is not None else UNMAPPED
 
 
 class Profile:
@@ -112,6 +131,9 @@ class Profile:
     free_text: frozenset[str] = frozenset()
     # A POST body read as JSON whatever its Content-Type says (SNS posts JSON as text/plain).
     json_body: bool = False
+    # A report this profile cannot map (no message id or state) is kept for ``smsbounce replay``
+    # and answered as taken; False: refused with 400 (docs/spec.md §4).
+    keeps_unmapped: bool = True
 
     def parse(self, incoming: Incoming) -> list[Report | Rejected | Quarantined]:
         raise NotImplementedError

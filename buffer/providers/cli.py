@@ -122,7 +122,7 @@ def _shown(verdict: Verdict) -> str:
         return f"rejected ({verdict.error.status}): {verdict.error}"
     if verdict.result is Result.QUARANTINED:
         return (
-            f"quarantined, answered as taken, not served ({item.outcome.value}, "
+            f"quarantined, answered as taken, not served ({item.type}, "
             f"messageId {item.message_id}): {item.reason}"
         )
     record = json.dumps(to_status_item(item))
@@ -279,7 +279,7 @@ def capture(out, provider, since, database_url):
             (row.provider, row.message_id, row.raw_report, "a stored bounce")
             for row in store.stored(provider=provider, since_us=since_us)
         ] + [
-            (e.provider, e.message_id, e.raw_request, "a quarantined bounce")
+            (e.provider, e.message_id or f"entry-{e.id}", e.raw_request, f"kept ({e.type})")
             for e in store.quarantine.entries(provider=provider)
             if e.received_at >= since_us
         ]

@@ -96,6 +96,8 @@ class DigitalInterconnect(Profile):
     name = "di"
     description = "SAP Digital Interconnect (SMS 365) delivery reports (GET); the article's format."
     methods = ("GET",)
+    # The article's contract: a report missing a parameter is answered 400 naming it.
+    keeps_unmapped = False
 
     def __init__(self, table: StatusTable, timezone: ZoneInfo):
         self.table, self.timezone = table, timezone

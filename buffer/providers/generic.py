@@ -7,7 +7,9 @@ the provider wants to be answered. Most built-in profiles are nothing but such a
 (``profiles/*.json``).
 
 A bounce whose recipient or time cannot be read is not refused: it comes back ``Quarantined``
-(docs/spec.md §4). 400 stays for what cannot be a report at all: no message id, no state.
+(docs/spec.md §4); a report in which the mapping finds no message id or no state comes back
+``Unmappable``, which ``intake`` keeps for ``smsbounce replay``. 400 stays for what cannot be a
+report of the provider at all: a value no provider sends, a body that is not its format.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..reports import (
     Rejected,
     Report,
     Seen,
+    Unmappable,
     Unreadable,
     checked_message_id,
     format_utc,
@@ -308,13 +311,17 @@ class GenericProfile(Profile):
         try:
             item = self._map(report, query)
             return item if raw is None else dataclasses.replace(item, raw=raw)
+        except Unmappable as gap:
+            return Unmappable(gap.parameter, str(gap), gap.message_id, raw)
         except InvalidParameter as exc:
             return exc if isinstance(exc, Rejected) else Rejected(exc.parameter, str(exc))
         except Exception:
-            # A report this mapping cannot handle is a bug here, not a reason to answer 500:
-            # the provider would retry the whole batch and its valid reports would never land.
+            # A report this mapping cannot handle is a bug here, not a reason to answer 500 —
+            # the provider would retry the whole batch and its valid reports would never land —
+            # nor to lose it: kept like a report without a message id, for a fixed release.
             log.exception("%s: a report could not be mapped", self.name)
-            return Rejected("", "the report could not be mapped; it was logged for the operator")
+            why = "the report could not be mapped (a bug, logged for the operator)"
+            return Unmappable("", why, raw=raw)
 
     def _read(self, key: str, report: Any, query: Mapping[str, str]) -> str | None:
         spec = self.fields.get(key)
@@ -327,13 +334,16 @@ class GenericProfile(Profile):
     def _map(self, report: Any, query: Mapping[str, str]):
         if not isinstance(report, Mapping):
             raise Rejected("", "a report must be a JSON object")
-        message_id = checked_message_id(
-            self._read("messageId", report, query), self._name("messageId")
-        )
+        if not report and not query:  # nothing of the provider's: no report to keep
+            raise Rejected("", "the report is empty")
+        found, name = self._read("messageId", report, query), self._name("messageId")
+        if not found:
+            raise Unmappable(name, f"{name} is required: the report has no message id there")
+        message_id = checked_message_id(found, name)
         state = self._read("status", report, query)
         if "status" in self.fields and not state:
             name = self._name("status")
-            raise Rejected(name, f"{name} is required")
+            raise Unmappable(name, f"{name} is required: the report has no state there", message_id)
         code = self._read("code", report, query) or ""
         detail = self._read("detail", report, query) or ""
         outcome, rule = self.explain(state, code, self._read("permanent", report, query), detail)

@@ -149,7 +149,7 @@ def _unmet(check: Check, verdict: Verdict) -> str | None:
     shown = verdict.as_json()
     if check.what == "expect":
         result, *kind = check.expected.split()
-        outcome = verdict.report.outcome.value if verdict.report is not None else None
+        outcome = verdict.report.type if verdict.report is not None else None
         if shown["result"] != result or (kind and kind[0] != outcome):
             return f"expected {check.expected}, got {describe(verdict)}"
         return None
@@ -165,7 +165,7 @@ def describe(verdict: Verdict) -> str:
     """``stored Permanent (rule codes.temporary)``, ``rejected: msisdn is required``."""
     if verdict.error is not None:
         return f"rejected: {verdict.error}"
-    words = f"{verdict.result.value} {verdict.report.outcome.value}"
+    words = f"{verdict.result.value} {verdict.report.type}"
     seen = getattr(verdict.report, "seen", None)
     return words + (f" (rule {seen.rule})" if seen is not None else "")
 
@@ -176,7 +176,7 @@ def write_sample(verdicts: list[Verdict], request: RawRequest, note: str) -> str
     several = len(verdicts) > 1
     for verdict in verdicts:
         target = f" {verdict.message_id}" if several and verdict.message_id else ""
-        kind = f" {verdict.report.outcome.value}" if verdict.report is not None else ""
+        kind = f" {verdict.report.type}" if verdict.report is not None else ""
         lines.append(f"# expect{target}: {verdict.result.value}{kind}")
         for name, value in (verdict.as_json().get("item") or {}).items():
             lines.append(f"# {name}{target}: {value}")

@@ -664,6 +664,7 @@ def test_a_partly_invalid_batch_stores_the_valid_reports_and_names_the_rest(buff
     body = {
         "results": [
             infobip_report("UNDELIVERABLE", True, message_id="ok-1"),
+            infobip_report("UNDELIVERABLE", True, message_id="two words"),
             infobip_report("UNDELIVERABLE", True, message_id=""),
             infobip_report("DELIVERED", False, message_id="ok-2"),
             infobip_report("EXPIRED", False, message_id="ok-3", unknownField={"x": 1}),
@@ -678,10 +679,11 @@ def test_a_partly_invalid_batch_stores_the_valid_reports_and_names_the_rest(buff
             {
                 "error": {
                     "status": 400,
-                    "message": "messageId is required",
+                    "message": "messageId must be 1 to 64 printable characters without spaces",
                     "parameter": "messageId",
                 }
             },
+            {"result": "quarantined"},  # no message id: held for `smsbounce replay`
             {"result": "acknowledged", "messageId": "ok-2"},
             {"result": "stored", "messageId": "ok-3"},
         ]
@@ -691,7 +693,7 @@ def test_a_partly_invalid_batch_stores_the_valid_reports_and_names_the_rest(buff
 
 
 def test_a_batch_with_nothing_usable_is_a_400(buffer_server):
-    body = {"results": [infobip_report("REJECTED", True, message_id="")]}
+    body = {"results": [infobip_report("REJECTED", True, message_id="two words")]}
     error = assert_json_error(
         requests.post(report_url(buffer_server, "infobip"), json=body), 400, "messageId"
     )

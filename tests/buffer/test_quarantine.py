@@ -103,8 +103,16 @@ def test_a_batch_answers_each_report_and_holds_only_the_unreadable_one(http, buf
     [({"id": ""}, "id"), ({"message_status": ""}, "message_status")],
     ids=["no-message-id", "no-state"],
 )
-def test_what_cannot_be_a_report_stays_a_400(http, buffer_server, fields, parameter):
-    assert_json_error(jasmin(http, buffer_server, **fields), 400, parameter)
+def test_what_the_profile_cannot_map_is_held_as_unmapped(http, buffer_server, fields, parameter):
+    response = jasmin(http, buffer_server, **fields)
+    assert (response.status_code, response.text) == (200, "ACK/Jasmin")
+    [entry] = held(buffer_server)
+    assert (entry.type, entry.parameter) == ("unmapped", parameter)
+    assert all_bounces(http, buffer_server) == []
+
+
+def test_what_cannot_be_a_report_stays_a_400(http, buffer_server):
+    assert_json_error(jasmin(http, buffer_server, id="two words"), 400, "id")
     assert held(buffer_server) == [] and all_bounces(http, buffer_server) == []
 
 
