@@ -125,7 +125,17 @@ def test_serve_writes_json_lines_only(tmp_path):
         assert server.stop() == 0
     printed = [line for line in server.output if line.startswith("{")]
     plain = [line for line in server.output if not line.startswith("{")]
-    assert all("listening on" in line or "schema migrated" in line for line in plain), plain
+    # Besides the JSON lines: the schema's migrations, what it serves (database, profiles,
+    # ingest, retention) and where it listens.
+    said = (
+        "schema migrated",
+        "database: ",
+        "profiles: ",
+        "ingest: ",
+        "retention: ",
+        "listening on",
+    )
+    assert all(any(word in line for word in said) for line in plain), plain
     logged = [json.loads(line) for line in printed]
     [access] = [e for e in logged if e.get("request_id") == "serve-1"]
     assert access["path"] == "/api/v1/notifications/set/[redacted]" and access["status"] == 200
