@@ -8,8 +8,8 @@ the threads that answer real requests (docs/security.md, "Slow clients").
 
 What the bridge refuses itself — a body that does not arrive in time (408), a request target or a
 header field too long (414, 431), too many header fields (431) — is answered in the JSON error
-shape with ``SECURITY_HEADERS``; the app, if it has ``refused(environ, status, seconds)``, is
-told first, so those answers are in its access log and metrics too.
+shape by ``serving.refusal``, told first to an app that ``ObservesRefusals``, so those answers
+are in its access log and metrics too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .web import SECURITY_HEADERS, error_body
+from .serving import refusal
 
 # The limits gunicorn applied before this bridge replaced it (its defaults), kept so that what a
 # client may send did not change with the server.
@@ -93,17 +93,17 @@ class WsgiBridge:
             return
         started = time.perf_counter()
         environ, fields, longest = _environ(scope)
-        refusal = _too_large(environ, fields, longest)
-        if refusal is None and self._has_body(environ):
+        refused = _too_large(environ, fields, longest)
+        if refused is None and self._has_body(environ):
             try:
                 body = await asyncio.wait_for(self._read(proto), self.body_timeout)
             except asyncio.TimeoutError:
-                refusal = 408, f"the request body did not arrive within {self.body_timeout:g} s"
+                refused = 408, f"the request body did not arrive within {self.body_timeout:g} s"
             else:
                 environ["wsgi.input"] = body
-        if refusal is not None:
-            status, message = refusal
-            proto.response_bytes(status, *self._refusal(environ, status, message, started))
+        if refused is not None:
+            status, message = refused
+            proto.response_bytes(status, *refusal(self.app, environ, status, started, message))
             return
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(self._pool, self._call, environ)
@@ -138,20 +138,6 @@ class WsgiBridge:
             if close is not None:
                 close()
         return answer.status, answer.headers, body
-
-    def _refusal(self, environ: dict, status: int, message: str, started: float):
-        refused = getattr(self.app, "refused", None)
-        extra = []
-        if refused is not None:
-            extra = refused(environ, status, time.perf_counter() - started) or []
-        body = error_body(status, message).encode()
-        headers = [
-            ("Connection", "close"),
-            ("Content-Type", "application/json"),
-            *SECURITY_HEADERS,
-            *extra,
-        ]
-        return headers, body
 
 
 def _environ(scope) -> tuple[dict, int, int]:
