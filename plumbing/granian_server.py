@@ -4,8 +4,10 @@ that no slow client holds a thread (the buffer's server)."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -30,6 +32,22 @@ class _NoCrashLoops(dict):
 # waiting out its kill timeout (a stop right after the start: 6 of 15 hung, measured). So they
 # are blocked from the fork until the worker's handler is in place, then delivered to it.
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with(master: int) -> None:
+    """Have this new worker process stopped (SIGTERM: requests in flight finish) when
+    ``master`` dies, even by SIGKILL, rather than serve on as an orphan that holds the port.
+
+    The kernel sends the signal when the thread that forked the worker ends: granian forks from
+    its main thread, which ends only with the master. A master gone before this ran is seen in
+    the worker's parent, no longer ``master``. Linux only; elsewhere a worker may outlive it.
+    """
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != master:
+        os.kill(os.getpid(), signal.SIGTERM)  # held like the others: acted on once serving
 
 
 class _Worker:
@@ -64,8 +82,8 @@ class GranianServer(ServerAdapter):
     ``header_timeout`` (seconds) bounds how long a connection may take to send a request's head,
     an idle kept-alive one too; then granian closes it. On SIGTERM workers stop accepting, answer
     what they hold and exit; one still busy after ``graceful_timeout`` is killed. A worker that
-    dies is replaced. ``log_config`` is the ``logging`` dictConfig of every process. Raises
-    CannotListen.
+    dies is replaced; workers end when the master does, even by SIGKILL. ``log_config`` is the
+    ``logging`` dictConfig of every process. Raises CannotListen.
     """
 
     def __init__(
@@ -109,9 +127,11 @@ class GranianServer(ServerAdapter):
         threading.Thread(
             target=_announce, args=(heard, on_listening, self.url), daemon=True
         ).start()
+        master = os.getpid()
 
         def in_new_worker() -> None:
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            _end_with(master)
 
         os.register_at_fork(after_in_child=in_new_worker)
         worker_app = _Worker(self.app, serving)
