@@ -7,9 +7,9 @@ headers or its body a byte at a time, costs a file descriptor and a little memor
 the threads that answer real requests (docs/security.md, "Slow clients").
 
 What the bridge refuses itself — a body that does not arrive in time (408), a request target or a
-header field too long (414, 431), too many header fields (431) — is answered in the JSON error
-shape by ``serving.refusal``, told first to an app that ``ObservesRefusals``, so those answers
-are in its access log and metrics too.
+header field too long (414, 431), too many header fields (431), more than one ``Host`` (400) — is
+answered with ``serving.refusal``: the JSON error shape, told first to an app that
+``ObservesRefusals``, so those answers are in its access log and metrics too.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import io
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from .serving import refusal
 
@@ -92,8 +93,8 @@ class WsgiBridge:
         if scope.proto != "http":  # websockets: not offered
             return
         started = time.perf_counter()
-        environ, fields, longest = _environ(scope)
-        refused = _too_large(environ, fields, longest)
+        environ, head = _environ(scope)
+        refused = _refused_head(environ, head)
         if refused is None and self._has_body(environ):
             try:
                 body = await asyncio.wait_for(self._read(proto), self.body_timeout)
@@ -140,9 +141,17 @@ class WsgiBridge:
         return answer.status, answer.headers, body
 
 
-def _environ(scope) -> tuple[dict, int, int]:
-    """The WSGI environ of an RSGI request (PEP 3333: strings carry bytes as latin-1), its
-    number of header fields and the length of the longest."""
+class _Head(NamedTuple):
+    """What the limits look at in a request's header fields."""
+
+    fields: int  # how many
+    longest: int  # bytes of the longest, as sent: "name: value"
+    hosts: int  # how many are Host
+
+
+def _environ(scope) -> tuple[dict, _Head]:
+    """The WSGI environ of an RSGI request (PEP 3333: strings carry bytes as latin-1) and what
+    the limits look at in its head."""
     server_host, _, server_port = scope.server.rpartition(":")
     client_host = scope.client.rpartition(":")[0]
     environ = {
@@ -163,10 +172,11 @@ def _environ(scope) -> tuple[dict, int, int]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    fields = longest = 0
+    fields = longest = hosts = 0
     for name, value in scope.headers.items():
         fields += 1
         longest = max(longest, len(name) + len(value) + 2)
+        hosts += name.lower() == "host"
         if "_" in name:
             # X_Forwarded_For would become the same key as the X-Forwarded-For a proxy appended
             # to and shift the entries counted from the right (gunicorn drops these too).
@@ -176,15 +186,20 @@ def _environ(scope) -> tuple[dict, int, int]:
             key = "HTTP_" + key
         # Repeated fields are joined as one, the way a proxy would (RFC 9110 §5.3).
         environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ, fields, longest
+    return environ, _Head(fields, longest, hosts)
 
 
-def _too_large(environ: dict, fields: int, longest: int) -> tuple[int, str] | None:
+def _refused_head(environ: dict, head: _Head) -> tuple[int, str] | None:
+    """The status and message of a request refused for its head alone, or None."""
     target = len(environ["PATH_INFO"]) + len(environ["QUERY_STRING"]) + 1
     if target > MAX_TARGET_BYTES:
         return 414, f"the request target is longer than {MAX_TARGET_BYTES} bytes"
-    if fields > MAX_HEADER_FIELDS:
+    if head.fields > MAX_HEADER_FIELDS:
         return 431, f"the request has more than {MAX_HEADER_FIELDS} header fields"
-    if longest > MAX_HEADER_FIELD_BYTES:
+    if head.longest > MAX_HEADER_FIELD_BYTES:
         return 431, f"a header field is longer than {MAX_HEADER_FIELD_BYTES} bytes"
+    if head.hosts > 1:
+        # Two servers behind one another may each take a different one for the target's host
+        # (RFC 9112 §3.2: answered 400).
+        return 400, "the request has more than one Host header field"
     return None
