@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from smsbounce.plumbing.serving import CannotListen, run_granian
+from smsbounce.plumbing.granian_server import GranianServer
+from smsbounce.plumbing.serving import CannotListen
 from smsbounce.plumbing.wsgi_bridge import WsgiBridge
 
 from . import db, logs, migrations, retention
@@ -29,15 +30,14 @@ GRACEFUL_SECONDS = 30
 
 
 def _announce(settings: Settings):
-    def on_listening(host: str, port: int) -> None:
+    def on_listening(url: str) -> None:
         # The password first: whoever waits for "listening on" has then seen it too.
         if settings.password_generated:
             click.echo(
                 f"Generated password for user {settings.api_user!r} (shown once; set "
                 f"SMSBOUNCE_API_PASSWORD to choose one): {settings.api_password}"
             )
-        shown = f"[{host}]" if ":" in host else host
-        click.echo(f"smsbounce buffer listening on http://{shown}:{port}")
+        click.echo(f"smsbounce buffer listening on {url}")
 
     return on_listening
 
@@ -154,18 +154,18 @@ def _serve(settings: Settings, log_config: dict) -> None:
         on_stop=worker_stopped,
     )
     try:
-        run_granian(
+        server = GranianServer(
             bridge,
-            host=settings.host,
-            port=settings.port,
+            settings.host,
+            settings.port,
             workers=settings.workers,
             header_timeout=settings.header_timeout,
             graceful_timeout=GRACEFUL_SECONDS,
             log_config=log_config,
-            on_listening=_announce(settings),
         )
     except CannotListen as exc:
         raise click.ClickException(str(exc)) from None
+    server.run(on_listening=_announce(settings))
 
 
 @click.command()

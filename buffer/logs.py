@@ -147,8 +147,6 @@ def configure(*, secrets: Iterable[str] = (), show_numbers: bool = False) -> dic
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {
             "_granian": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
         },
     }
     logging.config.dictConfig(config)
@@ -168,7 +166,7 @@ class RequestLog:
     log line when the answer is ready, and ``observe(Answered(...))`` for the metrics.
 
     ``refused`` does the same for an answer the HTTP server gave itself before the app saw the
-    request (``plumbing.serving.json_refusals``), so those are logged and counted too.
+    request (``plumbing.serving.ObservesRefusals``), so those are logged and counted too.
     """
 
     def __init__(self, app, observe: Callable[[Answered], None] | None = None):

@@ -7,7 +7,8 @@ import os
 
 import click
 
-from smsbounce.plumbing.serving import run_gunicorn
+from smsbounce.plumbing.gunicorn_server import GunicornServer
+from smsbounce.plumbing.serving import CannotListen
 
 from .app import create_app
 from .settings import Settings, SettingsError
@@ -22,13 +23,10 @@ _OPTION_VARIABLES = {
 
 
 def _announce(settings: Settings):
-    def when_ready(arbiter):
-        for listener in arbiter.LISTENERS:
-            host, port = listener.getsockname()[:2]
-            base = f"http://{host}:{port}"
-            click.echo(f"smsbounce cpi-proxy listening on {base}")
-            click.echo(f"  status: {base}{settings.status_path} -> {settings.buffer_status_url}")
-            click.echo(f"  send:   {base}{settings.send_path} -> {settings.provider_url}")
+    def on_listening(url: str) -> None:
+        click.echo(f"smsbounce cpi-proxy listening on {url}")
+        click.echo(f"  status: {url}{settings.status_path} -> {settings.buffer_status_url}")
+        click.echo(f"  send:   {url}{settings.send_path} -> {settings.provider_url}")
         if settings.password_generated:
             user = settings.users[0]
             click.echo(
@@ -36,25 +34,25 @@ def _announce(settings: Settings):
                 f"SMSBOUNCE_CPI_PASSWORD to choose one): {user.password}"
             )
 
-    return when_ready
+    return on_listening
 
 
 def run(settings: Settings) -> None:
     """Serve until SIGTERM / Ctrl-C (gunicorn lets running requests finish)."""
-    run_gunicorn(
-        create_app(settings),
-        {
-            "bind": f"{settings.host}:{settings.port}",
-            "workers": settings.workers,
-            "worker_class": "gthread",
-            "threads": settings.threads,
+    try:
+        server = GunicornServer(
+            create_app(settings),
+            settings.host,
+            settings.port,
+            workers=settings.workers,
+            threads=settings.threads,
             # A package of 1,000 messages may take a while towards the provider.
-            "timeout": 300,
-            "graceful_timeout": 30,
-            "when_ready": _announce(settings),
-            "loglevel": "warning",
-        },
-    )
+            timeout=300,
+            graceful_timeout=30,
+        )
+    except CannotListen as exc:
+        raise click.ClickException(str(exc)) from None
+    server.run(on_listening=_announce(settings))
 
 
 @click.command(name="cpi-proxy")

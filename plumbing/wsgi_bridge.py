@@ -7,9 +7,10 @@ headers or its body a byte at a time, costs a file descriptor and a little memor
 the threads that answer real requests (docs/security.md, "Slow clients").
 
 What the bridge refuses itself — a body that does not arrive in time (408), a request target or a
-header field too long (414, 431), too many header fields (431) — is answered in the JSON error
-shape with ``SECURITY_HEADERS``; the app, if it has ``refused(environ, status, seconds)``, is
-told first, so those answers are in its access log and metrics too.
+header field too long (414, 431), more than one ``Host`` (400) — is answered with
+``serving.refusal``: the JSON error shape, told first to an app that ``ObservesRefusals``, so
+those answers are in its access log and metrics too. More than 100 header fields granian's parser
+(hyper) refuses itself, with a bare 431, before the bridge sees the request.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import io
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
-from .web import SECURITY_HEADERS, error_body
+from .serving import refusal
 
 # The limits gunicorn applied before this bridge replaced it (its defaults), kept so that what a
-# client may send did not change with the server.
+# client may send did not change with the server. Its third, 100 header fields, is hyper's own.
 MAX_TARGET_BYTES = 4094
-MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8190
 
 
@@ -92,18 +93,18 @@ class WsgiBridge:
         if scope.proto != "http":  # websockets: not offered
             return
         started = time.perf_counter()
-        environ, fields, longest = _environ(scope)
-        refusal = _too_large(environ, fields, longest)
-        if refusal is None and self._has_body(environ):
+        environ, head = _environ(scope)
+        refused = _refused_head(environ, head)
+        if refused is None and self._has_body(environ):
             try:
                 body = await asyncio.wait_for(self._read(proto), self.body_timeout)
             except asyncio.TimeoutError:
-                refusal = 408, f"the request body did not arrive within {self.body_timeout:g} s"
+                refused = 408, f"the request body did not arrive within {self.body_timeout:g} s"
             else:
                 environ["wsgi.input"] = body
-        if refusal is not None:
-            status, message = refusal
-            proto.response_bytes(status, *self._refusal(environ, status, message, started))
+        if refused is not None:
+            status, message = refused
+            proto.response_bytes(status, *refusal(self.app, environ, status, started, message))
             return
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(self._pool, self._call, environ)
@@ -126,7 +127,8 @@ class WsgiBridge:
                     break
         except Exception:  # hyper ends the stream with an error on broken framing or a cut
             return _Unreadable("the body could not be read: broken framing or cut off")
-        return io.BytesIO(b"".join(chunks))
+        # A chunk may run past the limit: the app is handed one byte more than it takes, no more.
+        return io.BytesIO(b"".join(chunks)[: self.max_body + 1])
 
     def _call(self, environ: dict) -> tuple[int, list, bytes]:
         answer = _Answer()
@@ -139,24 +141,17 @@ class WsgiBridge:
                 close()
         return answer.status, answer.headers, body
 
-    def _refusal(self, environ: dict, status: int, message: str, started: float):
-        refused = getattr(self.app, "refused", None)
-        extra = []
-        if refused is not None:
-            extra = refused(environ, status, time.perf_counter() - started) or []
-        body = error_body(status, message).encode()
-        headers = [
-            ("Connection", "close"),
-            ("Content-Type", "application/json"),
-            *SECURITY_HEADERS,
-            *extra,
-        ]
-        return headers, body
+
+class _Head(NamedTuple):
+    """What the limits look at in a request's header fields."""
+
+    longest: int  # bytes of the longest, as sent: "name: value"
+    hosts: int  # how many are Host
 
 
-def _environ(scope) -> tuple[dict, int, int]:
-    """The WSGI environ of an RSGI request (PEP 3333: strings carry bytes as latin-1), its
-    number of header fields and the length of the longest."""
+def _environ(scope) -> tuple[dict, _Head]:
+    """The WSGI environ of an RSGI request (PEP 3333: strings carry bytes as latin-1) and what
+    the limits look at in its head."""
     server_host, _, server_port = scope.server.rpartition(":")
     client_host = scope.client.rpartition(":")[0]
     environ = {
@@ -177,10 +172,10 @@ def _environ(scope) -> tuple[dict, int, int]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    fields = longest = 0
+    longest = hosts = 0
     for name, value in scope.headers.items():
-        fields += 1
         longest = max(longest, len(name) + len(value) + 2)
+        hosts += name.lower() == "host"
         if "_" in name:
             # X_Forwarded_For would become the same key as the X-Forwarded-For a proxy appended
             # to and shift the entries counted from the right (gunicorn drops these too).
@@ -190,15 +185,18 @@ def _environ(scope) -> tuple[dict, int, int]:
             key = "HTTP_" + key
         # Repeated fields are joined as one, the way a proxy would (RFC 9110 §5.3).
         environ[key] = f"{environ[key]},{value}" if key in environ else value
-    return environ, fields, longest
+    return environ, _Head(longest, hosts)
 
 
-def _too_large(environ: dict, fields: int, longest: int) -> tuple[int, str] | None:
+def _refused_head(environ: dict, head: _Head) -> tuple[int, str] | None:
+    """The status and message of a request refused for its head alone, or None."""
     target = len(environ["PATH_INFO"]) + len(environ["QUERY_STRING"]) + 1
     if target > MAX_TARGET_BYTES:
         return 414, f"the request target is longer than {MAX_TARGET_BYTES} bytes"
-    if fields > MAX_HEADER_FIELDS:
-        return 431, f"the request has more than {MAX_HEADER_FIELDS} header fields"
-    if longest > MAX_HEADER_FIELD_BYTES:
+    if head.longest > MAX_HEADER_FIELD_BYTES:
         return 431, f"a header field is longer than {MAX_HEADER_FIELD_BYTES} bytes"
+    if head.hosts > 1:
+        # Two servers behind one another may each take a different one for the target's host
+        # (RFC 9112 §3.2: answered 400).
+        return 400, "the request has more than one Host header field"
     return None

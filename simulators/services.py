@@ -24,7 +24,7 @@ from smsbounce.buffer.store import Store
 from smsbounce.cpi_proxy.app import create_app as create_proxy
 from smsbounce.cpi_proxy.settings import STATUS_PATH_ON_BUFFER, User
 from smsbounce.cpi_proxy.settings import Settings as ProxySettings
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from smsbounce.simulators.di.app import create_app as create_di_sim
 from smsbounce.simulators.di.formats import make_format
 from smsbounce.simulators.di.scenario import load_scenario

@@ -10,7 +10,7 @@ import pytest
 from smsbounce.buffer.app import create_app
 from smsbounce.buffer.settings import Settings
 from smsbounce.buffer.store import Store
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from smsbounce.simulators.pytest_plugin import empty_database, throwaway_database
 from tests.testenv import IN_CI, PG_URL_VARIABLE, settings_for
 

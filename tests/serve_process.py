@@ -13,12 +13,18 @@ from pathlib import Path
 SMSBOUNCE = str(Path(sys.executable).with_name("smsbounce"))
 
 
-class ServeProcess:
-    """``smsbounce serve --port 0`` with ``env``; ``.url`` once it printed that it listens."""
+SERVE = (SMSBOUNCE, "serve", "--port", "0")
 
-    def __init__(self, env: dict[str, str], *args: str, timeout: float = 30):
+
+class ServeProcess:
+    """``smsbounce serve --port 0`` (or another ``command`` that prints "listening on URL") with
+    ``env``; ``.url`` once it printed that it listens."""
+
+    def __init__(
+        self, env: dict[str, str], *args: str, timeout: float = 30, command: tuple = SERVE
+    ):
         self.process = subprocess.Popen(
-            [SMSBOUNCE, "serve", "--port", "0", *args],
+            [*command, *args],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -27,15 +33,19 @@ class ServeProcess:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
-        self.url = None
         # The Marketing credentials, for helpers that read pages (None if generated).
         self.auth = (env.get("SMSBOUNCE_API_USER", "marketing"), env.get("SMSBOUNCE_API_PASSWORD"))
-        while self.url is None:
+        line = self.wait_for("listening on ", timeout)
+        self.url = line.split("listening on ", 1)[1].strip()
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        """The next line of output that holds ``text``, once it is printed."""
+        while True:
             line = self._lines.get(timeout=timeout)
             if line is None:
-                raise RuntimeError("smsbounce serve exited:\n" + "".join(self.output))
-            if "listening on " in line:
-                self.url = line.split("listening on ", 1)[1].strip()
+                raise RuntimeError(f"exited before printing {text!r}:\n" + "".join(self.output))
+            if text in line:
+                return line
 
     def _read(self) -> None:
         for line in self.process.stdout:

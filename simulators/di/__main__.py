@@ -63,7 +63,7 @@ def main(host, port, scenario, seed, first_order_id, profile, batch):
     """Simulate SAP Digital Interconnect: POST /cmn/<account>/<account>.sms, reports to each
     AckReplyAddress, ground truth under /_sim/. Stops on Ctrl-C or SIGTERM."""
     # Imported here so `smsbounce --help` does not load the server.
-    from smsbounce.plumbing.serving import LocalServer
+    from smsbounce.plumbing.local_server import LocalServer
 
     try:
         settings = Settings.from_env(os.environ)

@@ -194,7 +194,7 @@ def make_screenshot(path: str) -> None:
 
     from smsbounce.buffer.app import create_app
     from smsbounce.buffer.store import Store
-    from smsbounce.plumbing.serving import LocalServer
+    from smsbounce.plumbing.local_server import LocalServer
     from tests.testenv import settings_for
 
     with _tempfile.TemporaryDirectory() as folder:

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from smsbounce.buffer.app import create_app
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from tests.helpers import TcpProxy, all_bounces, assert_json_error, ingest, report_query
 from tests.testenv import API_PASSWORD, API_USER, settings_for
 

@@ -6,7 +6,7 @@ import dataclasses
 import requests
 
 from smsbounce.buffer.app import create_app
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from tests.buffer.ops_helpers import scrape, value
 from tests.helpers import assert_json_error, ingest, report_query, send
 from tests.serve_process import ServeProcess

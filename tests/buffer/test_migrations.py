@@ -10,7 +10,7 @@ import requests
 from smsbounce.buffer import db, migrations
 from smsbounce.buffer.app import create_app
 from smsbounce.buffer.store import Store
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from tests.buffer.ops_helpers import (
     FRESH_BACKENDS,
     fresh_database,

@@ -133,7 +133,7 @@ def test_kannels_receipt_text_in_latin1_is_decoded_leniently_and_never_served(ht
 
 def test_a_quarantined_report_during_an_outage_is_not_acknowledged(tmp_path):
     from smsbounce.buffer.app import create_app
-    from smsbounce.plumbing.serving import LocalServer
+    from smsbounce.plumbing.local_server import LocalServer
 
     settings = settings_for(f"sqlite:///{tmp_path / 'no-such-directory' / 'buffer.db'}")
     with LocalServer(create_app(settings)) as server:

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi import checks
 
 from smsbounce.buffer.app import create_app
 from smsbounce.contracts.openapi import openapi
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 
 MAX_EXAMPLES = 40
 CHECKS = [

@@ -1,11 +1,18 @@
 """``smsbounce serve`` as an operator runs it: a real process on a real port."""
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import requests
 
+from tests.fault.helpers import worker_pids
 from tests.helpers import all_bounces, send
 from tests.serve_process import SMSBOUNCE, ServeProcess
 
@@ -56,18 +63,104 @@ def test_bad_configuration_stops_the_start_with_one_sentence(env, sentence):
     assert "Traceback" not in result.stderr
 
 
-def test_two_servers_of_one_user_share_no_control_socket(tmp_path):
-    # gunicorn 27 puts a control socket in $HOME/.gunicorn by default, one for every server of
-    # the user: the second server took it over and stopping either deleted it.
-    env = {"HOME": str(tmp_path), "SMSBOUNCE_API_PASSWORD": "control-socket-test"}
-    first_db, second_db = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
-    with ServeProcess({**env, "SMSBOUNCE_DATABASE_URL": first_db}) as first:
-        with ServeProcess({**env, "SMSBOUNCE_DATABASE_URL": second_db}) as second:
-            assert send(requests, first, "1") == send(requests, second, "2") == "stored"
-            assert second.stop() == 0
-        assert send(requests, first, "3") == "stored"
+def _env(tmp_path, name: str) -> dict[str, str]:
+    """A buffer of its own: database, password and metrics folder (a SIGKILLed server leaves
+    its folder behind; this one is removed with ``tmp_path``)."""
+    metrics = tmp_path / f"{name}-metrics"
+    metrics.mkdir()
+    return {
+        "SMSBOUNCE_DATABASE_URL": f"sqlite:///{tmp_path / name}.db",
+        "SMSBOUNCE_API_PASSWORD": f"password-of-the-{name}-server",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+    }
+
+
+def answers_alone(server, requests_: int = 20) -> bool:
+    """Whether ``server`` answers every one of ``requests_`` fresh connections to its port
+    (another server's password would not be taken)."""
+    return all(
+        requests.get(
+            server.url + "/api/v1/notifications/get",
+            auth=server.auth,
+            headers={"Connection": "close"},
+            timeout=10,
+        ).status_code
+        == 200
+        for _ in range(requests_)
+    )
+
+
+def test_a_second_server_on_a_taken_port_stops_with_a_sentence_and_the_first_serves_on(tmp_path):
+    # Each granian worker used to bind its own SO_REUSEPORT socket: a second server of the same
+    # user joined them, and the kernel split the connections between the two (issue 23).
+    with ServeProcess(_env(tmp_path, "first"), "--workers", "2") as first:
+        port = first.url.rsplit(":", 1)[1]
+        with subprocess.Popen(
+            [SMSBOUNCE, "serve", "--port", port, "--workers", "2"],
+            env={"PATH": "/usr/bin:/bin", **_env(tmp_path, "second")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as second:
+            output = ""
+            for line in second.stdout:
+                output += line
+                if "listening on" in line:
+                    second.terminate()
+                    pytest.fail(f"a second server shares port {port}:\n{output}")
+            assert second.wait(timeout=60) == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in output
+        assert "Traceback" not in output
+        assert answers_alone(first)
         assert first.stop() == 0
-    assert not (tmp_path / ".gunicorn").exists()
+
+
+def _alive(pids: list[int], after: float) -> list[int]:
+    """Those of ``pids`` still running ``after`` seconds from now, or as soon as none is (a
+    zombie nobody reaped has ended too)."""
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + after
+    while (alive := [pid for pid in pids if running(pid)]) and time.monotonic() < deadline:
+        threading.Event().wait(0.05)
+    return alive
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports process ``pid`` holds a listening socket on (IPv4)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            inodes.add(os.readlink(fd).removeprefix("socket:[").removesuffix("]"))
+    ports = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_workers_end_with_their_master_killed_and_free_its_port(tmp_path):
+    with ServeProcess(_env(tmp_path, "killed"), "--workers", "2") as killed:
+        workers = worker_pids(killed)
+        assert len(workers) == 2
+        port = int(killed.url.rsplit(":", 1)[1])
+        assert [listening_ports(pid) for pid in workers] == [{port}, {port}], "--port 0"
+        killed.process.kill()
+        killed.process.wait(timeout=10)
+        orphans = _alive(workers, after=10)
+        for pid in orphans:
+            os.kill(pid, signal.SIGKILL)  # they hold the output pipe: the test would hang
+        assert not orphans, "workers serve on without their master"
+    with ServeProcess(_env(tmp_path, "next"), "--port", str(port)) as following:
+        assert following.url == killed.url
+        assert answers_alone(following)
+        assert following.stop() == 0
 
 
 # Imports the command with psycopg2 made unimportable, as on an install without the extra.

@@ -7,7 +7,7 @@ import requests
 
 from smsbounce.buffer import migrations
 from smsbounce.buffer.app import create_app
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from tests.buffer.ops_helpers import browse, fill_for_status_page, visible_text
 from tests.helpers import assert_json_error
 from tests.testenv import settings_for

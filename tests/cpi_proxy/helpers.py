@@ -16,7 +16,7 @@ from bottle import Bottle, HTTPResponse, request
 from smsbounce import contracts
 from smsbounce.cpi_proxy.app import create_app
 from smsbounce.cpi_proxy.settings import Settings, User
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 
 MARKETING = ("marketing", "mc-pass")
 NO_ROLE = ("reader", "reader-pass")

@@ -9,7 +9,7 @@ import requests
 
 from smsbounce import contracts
 from smsbounce.contracts.wire import format_utc
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from smsbounce.simulators.di.app import create_app as create_di_sim
 from smsbounce.simulators.di.scenario import Rule
 from smsbounce.simulators.di.settings import Settings as DISettings

@@ -13,7 +13,7 @@ from smsbounce.simulators.pytest_plugin import DATABASE_URL_VARIABLE
 BROKEN_SERVLET = """
 import json
 from bottle import Bottle, HTTPResponse, request
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 
 def broken_servlet():
     app = Bottle()

@@ -4,11 +4,10 @@ server errors (the figure the issue asks for: it must be 0)."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 
+from tests.raw_http import send_raw, status_of
 from tests.serve_process import ServeProcess
 from tests.testenv import API_PASSWORD, API_USER
 
@@ -28,16 +27,9 @@ def http():
 
 
 def raw_request(url: str, data: bytes, timeout: float = 10) -> bytes:
-    """Send ``data`` as it is on a fresh connection to ``url``'s host; return every byte the
-    server answered until it closed (for what no HTTP client would send)."""
-    host, port = url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        sock.sendall(data)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    status = received.split(b" ", 2)[1] if received.startswith(b"HTTP/") else b"0"
-    ANSWERS.append(int(status))
+    """``send_raw``, its answer counted for the suite's 5xx figure (0: not HTTP)."""
+    received = send_raw(url, data, timeout)
+    ANSWERS.append(status_of(received))
     return received
 
 

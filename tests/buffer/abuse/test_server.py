@@ -17,6 +17,7 @@ import requests
 from smsbounce import contracts
 from tests.buffer.abuse.conftest import raw_request
 from tests.buffer.ops_helpers import scrape, value
+from tests.raw_http import json_answer
 from tests.serve_process import SMSBOUNCE
 
 NUMBER = "4915112345678"
@@ -24,13 +25,7 @@ NUMBER = "4915112345678"
 
 def answered(data: bytes, served) -> tuple[int, dict, dict]:
     """Status, headers (lower-case names) and JSON body of the server's answer to ``data``."""
-    answer = raw_request(served.url, data)
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in header_lines)
-    headers = {name.lower(): text for name, text in headers.items()}
-    assert headers.get("content-type", "").startswith("application/json"), answer
-    return int(status_line.split(" ")[1]), headers, json.loads(body)
+    return json_answer(raw_request(served.url, data))
 
 
 BAD_REQUESTS = {
@@ -61,6 +56,12 @@ BAD_REQUESTS = {
         + b"a" * 9000
         + b"\r\nConnection: close\r\n\r\n",
         431,
+    ),
+    # RFC 9112 §3.2: two servers in a row could each take a different one for the target's host.
+    "two-host-fields": (
+        b"GET /healthz?msisdn=" + NUMBER.encode() + b" HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+        b"Connection: close\r\n\r\n",
+        400,
     ),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from smsbounce.simulators.di.app import create_app
 from smsbounce.simulators.di.settings import Settings
 from smsbounce.simulators.di.simulator import Simulator

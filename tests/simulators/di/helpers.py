@@ -13,7 +13,7 @@ import requests
 from bottle import Bottle, HTTPResponse, request
 from jsonschema import Draft202012Validator
 
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from smsbounce.simulators.di.scenario import Scenario
 
 WAIT = 10.0  # upper bound for any condition a test waits on; never a fixed sleep

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from bottle import Bottle, HTTPResponse, request
 
 from smsbounce import contracts
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from smsbounce.simulators.marketing.interactions import Interaction, to_interaction
 
 MARKETING = ("marketing", "mc-secret")

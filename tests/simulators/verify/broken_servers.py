@@ -23,7 +23,7 @@ from importlib.resources import files
 from bottle import Bottle, HTTPResponse, parse_auth, request
 
 from smsbounce.contracts.wire import format_utc, parse_utc
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 
 USER, PASSWORD = "marketing", "broken-but-honest"
 STATUS, INGEST = "/status", "/ingest"

@@ -12,7 +12,7 @@ import trustme
 from bottle import Bottle
 
 from smsbounce.cpi_proxy.app import create_app as create_proxy
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from tests.cpi_proxy.helpers import MARKETING, proxy_settings
 from tests.helpers import INGEST, all_bounces, send
 from tests.simulators.verify.broken_servers import PASSWORD, USER, ReferenceServer
