@@ -7,13 +7,14 @@ import click
 
 from smsbounce.plumbing.env import SettingsError
 
-from .formats import FORMATS
+from .formats import BUILT_IN_PROFILES, FORMATS
 from .settings import profile_from
 
 HELP = (
     "a built-in provider ("
-    + ", ".join(FORMATS)
-    + ") or a provider profile file (.json), whose format is rendered from the file"
+    + ", ".join(sorted(set(FORMATS) | set(BUILT_IN_PROFILES)))
+    + ") or a provider profile file (.json); a profile without a format of its own is "
+    "rendered from its file"
 )
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from smsbounce.plumbing.env import Env, SettingsError
 
-from .formats import FORMATS, ProfileFormat, ProfileFormatError
+from .formats import BUILT_IN_PROFILES, FORMATS, ProfileFormatError, make_format
 from .scenario import Scenario, ScenarioError, load_scenario
 
 
@@ -72,16 +72,15 @@ class Settings:
 def profile_from(name: str, source: str) -> str:
     """A report format's name or a profile file's path, checked; ``source`` names the variable
     or option."""
-    if name.endswith(".json"):
-        try:
-            ProfileFormat.from_file(name)
-        except ProfileFormatError as exc:
-            raise SettingsError(f"{source}: {exc}") from None
-        return name
-    if name not in FORMATS:
+    if name not in FORMATS and name not in BUILT_IN_PROFILES and not name.endswith(".json"):
+        known = sorted(set(FORMATS) | set(BUILT_IN_PROFILES))
         raise SettingsError(
-            f"{source} must be one of {', '.join(FORMATS)} or a profile file (.json), not {name!r}."
+            f"{source} must be one of {', '.join(known)} or a profile file (.json), not {name!r}."
         )
+    try:
+        make_format(name)
+    except ProfileFormatError as exc:
+        raise SettingsError(f"{source}: {exc}") from None
     return name
 
 

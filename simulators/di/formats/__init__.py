@@ -15,6 +15,8 @@ package never imports the buffer (the end-to-end tests prove both agree).
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from .base import (
     STATUS_CODE_MAX,
     STATUS_TEXT_MAX,
@@ -37,6 +39,7 @@ from .twilio import Twilio, twilio_signature
 from .vonage import Vonage
 
 __all__ = [
+    "BUILT_IN_PROFILES",
     "FORMATS",
     "JASMIN_ACK",
     "STATUS_CODE_MAX",
@@ -58,6 +61,13 @@ __all__ = [
 ]
 
 FORMATS = ("di", "twilio", "vonage", "infobip", "sinch", "kannel", "jasmin")
+# The buffer's other built-in profiles (read as data, as a user's profile file would be):
+# rendered from the file itself (``profile.ProfileFormat``).
+BUILT_IN_PROFILES = {
+    entry.name.removesuffix(".json"): str(entry)
+    for entry in (files("smsbounce.buffer.providers") / "profiles").iterdir()
+    if entry.name.endswith(".json")
+}
 
 
 def make_format(name: str, *, twilio_auth_token: str | None = None) -> Format:
@@ -65,6 +75,8 @@ def make_format(name: str, *, twilio_auth_token: str | None = None) -> Format:
     (a path ending in ``.json``; ``profile.ProfileFormat``)."""
     if name.endswith(".json"):
         return ProfileFormat.from_file(name)
+    if name not in FORMATS and name in BUILT_IN_PROFILES:
+        return ProfileFormat.from_file(BUILT_IN_PROFILES[name])
     classes = {
         "di": DigitalInterconnect,
         "vonage": Vonage,

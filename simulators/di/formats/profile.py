@@ -26,6 +26,8 @@ from smsbounce import contracts
 from ..scenario import DELIVERED, INTERMEDIATE, TEMPORARY
 from .base import UTC, Format, Item, Request, Stored, buffer_text, encode_pairs, join_url
 
+JSON = "application/json"
+
 WILDCARD = "*"
 
 
@@ -49,10 +51,18 @@ class ProfileFormat(Format):
         self.pointer = document.get("reports")
         self.batch = self.pointer is not None
         methods = document.get("methods", ["GET"])
-        self.json = self.batch or any("." in p for p in self.paths.values()) or methods == ["POST"]
+        self.unwrap = document.get("unwrap")
+        self.json = (
+            self.batch
+            or self.unwrap is not None
+            or any("." in p or "[" in p for p in self.paths.values())
+            or methods == ["POST"]
+        )
         self.method = "POST" if self.json or "GET" not in methods else "GET"
         time = document.get("time", {})
-        self.time_format = time.get("format", "iso8601")
+        formats = time.get("format", "iso8601")
+        # Several formats are read in order: the first is the provider's own.
+        self.time_format = formats[0] if isinstance(formats, list) else formats
         self.timestamp = "event" if "time" in self.paths else "arrival"
         self.reasons = {k.lower(): v for k, v in document.get("reasons", {}).items()}
         self.outcomes = self._outcomes()
@@ -68,7 +78,7 @@ class ProfileFormat(Format):
 
     def _path(self, key: str, spec) -> str:
         if isinstance(spec, str):
-            return spec
+            return self._own(key, spec)
         paths = spec["from"]
         path = paths if isinstance(paths, str) else paths[0]
         if spec.get("pattern"):
@@ -76,6 +86,17 @@ class ProfileFormat(Format):
                 f"{self.source}: fields.{key} reads its value with a pattern; the simulator "
                 "cannot write a value back through it"
             )
+        return self._own(key, path)
+
+    def _own(self, key: str, path: str) -> str:
+        """``path``, unless a field read earlier already has it: one value cannot be written
+        as two (Clickatell's statusCode is its state and its code)."""
+        if path in getattr(self, "_taken", {}):
+            raise ProfileFormatError(
+                f"{self.source}: fields.{key} and fields.{self._taken[path]} read the same "
+                f"{path!r}; the simulator cannot write two values there"
+            )
+        self._taken = {**getattr(self, "_taken", {}), path: key}
         return path
 
     def _outcomes(self) -> dict[str, tuple[str, str, str]]:
@@ -161,13 +182,17 @@ class ProfileFormat(Format):
         return Stored(bounce, code, text, report.recipient, event_time, resolution=resolution)
 
     def request(self, address, items):
+        # A profile that reads JSON whatever the content type (SNS) gets what its provider sends.
+        kind = "text/plain; charset=UTF-8" if self.document.get("body") == "json" else JSON
         if self.batch:
             body = json.dumps(_at(self.pointer, [item.fields for item in items])).encode()
-            return Request("POST", address, body, {"Content-Type": "application/json"})
+            return Request("POST", address, body, {"Content-Type": kind})
         (item,) = items
         if self.json:
-            body = json.dumps(item.fields).encode()
-            return Request("POST", address, body, {"Content-Type": "application/json"})
+            document = item.fields
+            if self.unwrap is not None:  # the report as a JSON string in an envelope's field
+                document = {"Type": "Notification", self.unwrap: json.dumps(document)}
+            return Request("POST", address, json.dumps(document).encode(), {"Content-Type": kind})
         if self.method == "GET":
             return Request("GET", join_url(address, encode_pairs(item.fields)))
         form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -201,11 +226,23 @@ class ProfileFormat(Format):
 
 
 def _put(document: dict, path: str, value: str) -> None:
-    """``value`` at a dotted ``path``, making the objects on the way."""
-    *parents, last = path.split(".")
-    for part in parents:
-        document = document.setdefault(part, {})
-    document[last] = value
+    """``value`` at a dotted ``path`` (``to[0].status``: an element of a list), making the
+    objects and lists on the way."""
+    steps: list = []
+    for part in path.split("."):
+        name, _, index = part.partition("[")
+        steps.append(name)
+        if index:
+            steps.append(int(index.rstrip("]")))
+    current: Any = document
+    for step, following in zip(steps, steps[1:], strict=False):
+        if isinstance(step, int):
+            while len(current) <= step:
+                current.append({} if not isinstance(following, int) else [])
+            current = current[step]
+        else:
+            current = current.setdefault(step, [] if isinstance(following, int) else {})
+    current[steps[-1]] = value
 
 
 def _at(pointer: str, value: Any) -> Any:
