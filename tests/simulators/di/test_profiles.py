@@ -442,7 +442,7 @@ def test_profile_settings_from_the_environment():
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"SMSBOUNCE_DI_PROFILE": "nexmo"}, "SMSBOUNCE_DI_PROFILE must be one of di, twilio"),
+        ({"SMSBOUNCE_DI_PROFILE": "nexmo"}, "SMSBOUNCE_DI_PROFILE must be one of 46elks, aws-sms"),
         ({"SMSBOUNCE_DI_BATCH": "101"}, "SMSBOUNCE_DI_BATCH must be between 1 and 100"),
     ],
 )
@@ -454,7 +454,7 @@ def test_bad_profile_settings_name_the_variable(environ, message):
 def test_unknown_profile_option_stops_the_start():
     result = CliRunner().invoke(main, ["--profile", "nexmo", "--port", "0"], env={})
     assert result.exit_code == 1
-    assert "--profile must be one of di, twilio, vonage, infobip, sinch, kannel, jasmin" in (
+    assert "--profile must be one of 46elks, aws-sms, bandwidth, bird, clickatell, di," in (
         result.output
     )
 
