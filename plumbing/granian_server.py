@@ -29,9 +29,14 @@ class _NoCrashLoops(dict):
 
 # A new worker runs with the master's Python handler for these until granian installs its own;
 # one arriving in between would run that copy and be lost, the worker serving on and the master
-# waiting out its kill timeout (a stop right after the start: 6 of 15 hung, measured). So they
-# are blocked from the fork until the worker's handler is in place, then delivered to it.
+# waiting out its kill timeout (a stop right after the start: 6 of 15 hung, measured). So a
+# worker is born with them blocked (the forking thread blocks them just before the fork, and
+# unblocks them just after), and they are delivered once the worker's handler is in place.
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+# granian loses a stop that reaches a worker before its server's threads wait for one, which
+# they do a moment after its event loop starts: delivered at once, 2 stops of 20 right after the
+# start were lost (the master then waits out its kill timeout); 0 of 65 after this long.
+_SETTLE_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -52,16 +57,15 @@ def _end_with(master: int) -> None:
 
 class _Worker:
     """``app`` as granian's worker sees it: releases the held stop signals once the worker
-    serves — the first thing its event loop runs, after granian installed its handler and
-    started the server (a stop flagged before that start is not acted on either) — and says
-    so on ``serving`` (a pipe's write end)."""
+    serves — ``_SETTLE_SECONDS`` after its event loop starts, granian's handler installed and
+    its server started — and says so on ``serving`` (a pipe's write end)."""
 
     def __init__(self, app, serving: int):
         self.__rsgi__ = app.__rsgi__
         self._app, self._serving = app, serving
 
     def __rsgi_init__(self, loop) -> None:
-        loop.call_soon(self._ready)
+        loop.call_later(_SETTLE_SECONDS, self._ready)
         if hasattr(self._app, "__rsgi_init__"):
             self._app.__rsgi_init__(loop)
 
@@ -129,11 +133,11 @@ class GranianServer(ServerAdapter):
         ).start()
         master = os.getpid()
 
-        def in_new_worker() -> None:
-            signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-            _end_with(master)
-
-        os.register_at_fork(after_in_child=in_new_worker)
+        os.register_at_fork(
+            before=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS),
+            after_in_parent=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS),
+            after_in_child=lambda: _end_with(master),
+        )
         worker_app = _Worker(self.app, serving)
         try:
             server.serve(target_loader=lambda: worker_app, wrap_loader=False)
