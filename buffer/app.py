@@ -32,7 +32,7 @@ class _Buffer(Bottle):
     """Bottle, with every request seen at the WSGI edge: request id, access log line, metrics
     (so even Bottle's own 404s and 500s are logged and counted with their real status), and the
     security headers on every answer. ``refused`` logs and counts what the HTTP server answered
-    itself (``plumbing.serving.json_refusals``)."""
+    itself (``plumbing.serving.ObservesRefusals``)."""
 
     def __init__(self, observe):
         super().__init__()

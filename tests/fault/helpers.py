@@ -285,7 +285,7 @@ class HangingProxy:
 
 
 def worker_pids(serve) -> list[int]:
-    """The gunicorn workers of a ``ServeProcess``: children of its master process."""
+    """The granian workers of a ``ServeProcess``: children of its master process."""
     pid = serve.process.pid
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
