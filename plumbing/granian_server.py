@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from .serving import ServerAdapter
@@ -48,11 +49,24 @@ def _end_with(master: int) -> None:
     its main thread, which ends only with the master. A master gone before this ran is seen in
     the worker's parent, no longer ``master``. Linux only; elsewhere a worker may outlive it.
     """
-    if sys.platform != "linux":
-        return
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() != master:
         os.kill(os.getpid(), signal.SIGTERM)  # held like the others: acted on once serving
+    # granian can lose a stop signal (see above): an orphan that still serves after a while
+    # ends anyway, its master gone and nobody left to restart or stop it.
+    threading.Thread(target=_end_if_orphaned, args=(master,), daemon=True).start()
+
+
+_ORPHAN_CHECK_SECONDS, _ORPHAN_GRACE_SECONDS = 0.5, 5.0
+
+
+def _end_if_orphaned(master: int) -> None:
+    while os.getppid() == master:
+        time.sleep(_ORPHAN_CHECK_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)  # in-flight requests finish, if the stop is heard
+    time.sleep(_ORPHAN_GRACE_SECONDS)
+    os._exit(1)
 
 
 class _Worker:

@@ -66,11 +66,14 @@ CASES = {
                         "messageId": "ib-1",
                         "to": "4915112345678",
                         "status": {"groupName": "UNDELIVERABLE"},
+                        # A time of its own: one stamped on arrival differs between doors.
+                        "doneAt": "2026-02-01T10:15:00.000+0000",
                     },
                     {
                         "messageId": "ib-2",
                         "to": "4915112345678",
                         "status": {"groupName": "DELIVERED"},
+                        "doneAt": "2026-02-01T10:15:00.000+0000",
                     },
                 ]
             }
