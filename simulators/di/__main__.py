@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
-import threading
 
 import click
 
@@ -92,24 +90,19 @@ def main(host, port, scenario, seed, first_order_id, profile, batch):
         raise click.ClickException(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
         ) from None
-    # serve_forever runs in a thread so that the main thread can wait for a signal and then call
-    # shutdown(), which must not run on the serving thread.
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     credentials = "credentials required" if settings.user else "any credentials"
-    click.echo(f"smsbounce di-sim listening on {server.url} (seed {settings.seed})")
-    click.echo(f"  send:    POST {server.url}/cmn/<account>/<account>.sms ({credentials})")
-    click.echo(f"  reports: {settings.profile} format to each AckReplyAddress")
-    click.echo(
-        f"  control: GET {server.url}/_sim/summary, /_sim/messages, /_sim/reports, /_sim/profile"
-    )
+
+    def announce(url: str) -> None:
+        click.echo(f"smsbounce di-sim listening on {url} (seed {settings.seed})")
+        click.echo(f"  send:    POST {url}/cmn/<account>/<account>.sms ({credentials})")
+        click.echo(f"  reports: {settings.profile} format to each AckReplyAddress")
+        click.echo(
+            f"  control: GET {url}/_sim/summary, /_sim/messages, /_sim/reports, /_sim/profile"
+        )
+
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        server.run(announce)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.stop()
         app.simulator.close()
         click.echo("smsbounce di-sim stopped")
 
