@@ -26,7 +26,7 @@ from smsbounce.buffer.providers import GenericProfile
 from smsbounce.buffer.raw_requests import JSON, RawRequest
 from smsbounce.buffer.reports import Result
 from smsbounce.buffer.settings import Settings, SettingsError
-from smsbounce.plumbing.serving import LocalServer
+from smsbounce.plumbing.local_server import LocalServer
 from tests.buffer.providers import test_telnyx as telnyx_examples
 from tests.helpers import all_bounces, assert_json_error, ingest, report_query
 from tests.serve_process import SMSBOUNCE
