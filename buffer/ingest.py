@@ -30,7 +30,8 @@ INGEST = "/api/v1/notifications/set"
 PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 UNKNOWN = "unknown"  # the provider label of a name no profile has: callers cannot invent labels
 # The environ key of a ``Taken`` the event loop's intake (``loop_intake``) already decided and
-# stored: the route answers it as it would its own, with no second decision.
+# stored: the route answers it as it would its own, with no second decision (an exception the
+# save raised that is no HttpError: raised by the route, as the threads' save would have).
 TAKEN = "smsbounce.taken"
 
 
@@ -88,6 +89,8 @@ class ReportRoutes:
             taken = self.intake.take(profile, raw)
             self.on_taken(taken)
             self.flush()
+        elif isinstance(taken, Exception):
+            raise taken  # the loop's save failed with what the thread's would have raised
         else:
             self.on_taken(taken)
         if taken.error is not None:

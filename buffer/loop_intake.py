@@ -242,7 +242,7 @@ class LoopIntake:
         self.intake = routes.intake
         self._thread: ThreadPoolExecutor | None = None
         self._postgres: PostgresWriter | None = None
-        if not _is_sqlite(store):
+        if not _is_sqlite(store) and _have_psycopg():
             self._postgres = PostgresWriter(
                 settings.database_url,
                 store._upsert,
@@ -285,28 +285,35 @@ class LoopIntake:
             raw = self.routes.raw_request(BaseRequest(environ), token)
         except HttpError:
             return None  # refused before the door: the route says so, on a thread
-        pending = self.intake.prepare(profile, raw)
+        try:
+            pending = self.intake.prepare(profile, raw)
+        except Exception:
+            return None  # a bug: the route meets it again on a thread, and answers it as such
         taken = pending.taken
         if taken is None:
-            if pending.bounces or pending.held:
-                if not all(report.is_bounce for report, _ in pending.bounces):
-                    raise ValueError("only bounces are stored")
-                work = (pending.bounces, profile.name, pending.held)
-                rows = len(pending.bounces) + len(pending.held)
-                try:
-                    results = await self._batches().submit(work, rows)
-                except HttpError as exc:
-                    taken = pending.finish(error=exc)
-                else:
-                    taken = pending.finish(results)
+            try:
+                results = await self._save(pending)
+            except HttpError as exc:
+                taken = pending.finish(error=exc)
+            except Exception as exc:
+                taken = exc
             else:
-                taken = pending.finish([])
+                taken = pending.finish(results)
         environ[TAKEN] = taken
         answer = call(environ)
         if self.outcomes.due() and not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().run_in_executor(None, self._flush)
         return answer
+
+    async def _save(self, pending) -> list[Result]:
+        """``Store.save_all`` on the loop: the bounces and held reports of one request."""
+        if not pending.bounces and not pending.held:
+            return []  # nothing to store: acknowledgements need no database
+        if not all(report.is_bounce for report, _ in pending.bounces):
+            raise ValueError("only bounces are stored")
+        work = (pending.bounces, pending.profile.name, pending.held)
+        return await self._batches().submit(work, len(pending.bounces) + len(pending.held))
 
     def _flush(self) -> None:
         try:
@@ -334,6 +341,16 @@ def _route(environ: dict) -> tuple[str, str | None] | None:
     if match is not None and method in ("GET", "POST"):
         return match.group(1), match.group(2)
     return None
+
+
+def _have_psycopg() -> bool:
+    """psycopg 3 is there (the postgres extra brings it); without it the store's own
+    transaction writes each batch, on the writer thread, through peewee."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _is_sqlite(store) -> bool:
