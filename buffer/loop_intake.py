@@ -14,7 +14,7 @@ time is in flight), in one round trip per batch: ``BEGIN``, the ``SET LOCAL`` ti
 ranked upsert and ``COMMIT`` sent as one simple query with the values bound on the client —
 no startup parameter and no server-side prepared statement, so PgBouncer in transaction pooling
 works as it does for the rest of the buffer. SQLite (and a PostgreSQL batch that quarantines or
-keeps reports, rare) is written by the store's own ``_write_batch`` on one writer thread.
+keeps reports, rare) is written by the store's own ``write_batch`` on one writer thread.
 
 What does not fit the fast path — another method or path, an unknown provider, a body refused
 before the door — goes to the Bottle app on the bridge's threads, unchanged.
@@ -143,7 +143,7 @@ class PostgresWriter:
     def __init__(self, url: str, upsert: upserts.Upsert, timeout: float, where: str):
         self.url, self.timeout, self.where = url, timeout, where
         self._upsert = upsert
-        self._statement = upsert._statements.get(True) or upsert._statement(True)
+        self._statement = upsert.statement()
         self._connection = None
 
     async def _connect(self):
@@ -182,8 +182,8 @@ class PostgresWriter:
         return self._results(work, rounds, found)
 
     def _query(self, work) -> tuple[str, list, list]:
-        statement, clock = self._statement, self._upsert._clock
-        rounds = upserts._rounds(work)
+        statement, clock = self._statement, self._upsert.clock
+        rounds = upserts.rounds(work)
         statements = 2 * len(rounds)
         cap = max(1, int(self.timeout * 1000 / statements))
         parts = [
@@ -198,9 +198,9 @@ class PostgresWriter:
                 upserts.row(r, provider, raw, clock() if clock else None)
                 for _, _, r, raw, provider in batch
             ]
-            arrays = [list(c) for c in zip(*rows, strict=True)][: statement._arrays]
-            parts += [statement._sql, statement._kept_sql]
-            params += [*arrays, *statement._constants, [row[0] for row in rows]]
+            arrays = [list(c) for c in zip(*rows, strict=True)][: statement.arrays]
+            parts += [statement.sql, statement.kept_sql]
+            params += [*arrays, *statement.constants, [row[0] for row in rows]]
         parts.append("COMMIT")
         return "; ".join(parts), params, rounds
 
@@ -223,7 +223,7 @@ class PostgresWriter:
             now = {message_id: (kind, at) for message_id, kind, at in found[2 * n + 1]}
             for j, k, report, _, _ in batch:
                 if report.message_id not in written:
-                    results[j][k] = upserts._ignored(report, *now[report.message_id])
+                    results[j][k] = upserts.ignored(report, *now[report.message_id])
         return results
 
     async def close(self) -> None:
@@ -245,7 +245,7 @@ class LoopIntake:
         if not _is_sqlite(store) and _have_psycopg():
             self._postgres = PostgresWriter(
                 settings.database_url,
-                store._upsert,
+                store.upsert,
                 settings.db_timeout,
                 _where(store),
             )
@@ -261,7 +261,7 @@ class LoopIntake:
                 batch_size=self._settings.batch_size,
                 batch_wait=self._settings.batch_wait,
                 timeout=self._settings.db_timeout,
-                on_batch=lambda rows: self.store._writer.on_batch(rows),
+                on_batch=self.store.batch_written,
             )
         return self._writer
 
@@ -270,7 +270,7 @@ class LoopIntake:
             return await self._postgres.write(jobs)
         # SQLite, or reports to quarantine or keep: the store's own transaction, on one thread.
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self.store._write_batch, jobs)
+        return await loop.run_in_executor(self._thread, self.store.write_batch, jobs)
 
     async def __call__(self, environ: dict, call):
         """The answer (status, headers, body) to an ingest request, or None: not one of ours."""
