@@ -29,7 +29,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "it and dropped; default SMSBOUNCE_BENCH_PG_URL, SMSBOUNCE_TEST_PG_URL, else "
         "postgresql://postgres@127.0.0.1:5432/test). sqlite:///… runs the SQLite half only.",
     )
-    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server workers (default 1, as serve's)"
+    )
     parser.add_argument(
         "--duration",
         type=float,

@@ -145,8 +145,14 @@ def _serve(settings: Settings, log_config: dict) -> None:
         store.close()
         multiprocess.mark_process_dead(os.getpid(), settings.metrics_dir)
 
+    on_loop = None
+    if settings.loop_intake:
+        from .loop_intake import LoopIntake
+
+        on_loop = LoopIntake(app.reports, store, app.outcomes, settings)
     bridge = WsgiBridge(
         app,
+        on_loop=on_loop,
         threads=settings.threads,
         body_timeout=settings.body_timeout,
         max_body=MAX_BODY_BYTES,

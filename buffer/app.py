@@ -84,9 +84,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     def on_taken(taken: Taken) -> None:
         metrics.observe(taken)
         outcomes.observe(taken)
-        outcomes.flush_if_due()
 
-    ReportRoutes(settings, store, load_profiles(settings), on_taken).install(app)
+    reports = ReportRoutes(
+        settings, store, load_profiles(settings), on_taken, outcomes.flush_if_due
+    )
+    reports.install(app)
+    app.reports = reports
     PullRoute(settings, store, metrics, outcomes).install(app, marketing)
     OperatorRoutes(
         store,

@@ -158,32 +158,32 @@ class _Unnested:
     def __init__(self, database, model, fields, conflict: dict, stamp_sql: str | None):
         names = [f"c{i}" for i in range(len(fields))]
         columns = names[:-1] + [stamp_sql] if stamp_sql else names
-        self._arrays = len(fields) - 1 if stamp_sql else len(fields)
+        self.arrays = len(fields) - 1 if stamp_sql else len(fields)
         arrays = [
             f"%s::{'bigint' if isinstance(field, BigIntegerField) else 'text'}[]"
-            for field in fields[: self._arrays]
+            for field in fields[: self.arrays]
         ]
         source = SQL(
             f"SELECT {', '.join(columns)} FROM unnest({', '.join(arrays)}) "  # noqa: S608 - our names
-            f"AS u({', '.join(names[: self._arrays])}) ORDER BY c0"
+            f"AS u({', '.join(names[: self.arrays])}) ORDER BY c0"
         )
         query = model.insert_from(source, fields).on_conflict(**conflict)
         # The arrays lead the statement; the conflict rule's constants follow.
-        self._sql, self._constants = query.returning(model.message_id).sql()
+        self.sql, self.constants = query.returning(model.message_id).sql()
         kept = model.select(model.message_id, model.type, model.timestamp)
-        self._kept_sql, _ = kept.where(model.message_id == fn.ANY(SQL("%s"))).sql()
+        self.kept_sql, _ = kept.where(model.message_id == fn.ANY(SQL("%s"))).sql()
         self._database = database
 
     def run(self, rows: list[tuple], budget) -> Kept:
         """Upsert ``rows`` (distinct messages); what the rows it left alone hold."""
         database = self._database
-        arrays = [list(column) for column in islice(zip(*rows, strict=True), self._arrays)]
-        cursor = database.execute_sql(budget.sql() + self._sql, [*arrays, *self._constants])
+        arrays = [list(column) for column in islice(zip(*rows, strict=True), self.arrays)]
+        cursor = database.execute_sql(budget.sql() + self.sql, [*arrays, *self.constants])
         written = {message_id for (message_id,) in cursor.fetchall()}
         left_alone = [row[0] for row in rows if row[0] not in written]
         if not left_alone:
             return {}
-        cursor = database.execute_sql(budget.sql() + self._kept_sql, [left_alone])
+        cursor = database.execute_sql(budget.sql() + self.kept_sql, [left_alone])
         return {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
 
 

@@ -29,6 +29,10 @@ from .verdicts import Taken
 INGEST = "/api/v1/notifications/set"
 PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 UNKNOWN = "unknown"  # the provider label of a name no profile has: callers cannot invent labels
+# The environ key of a ``Taken`` the event loop's intake (``loop_intake``) already decided and
+# stored: the route answers it as it would its own, with no second decision (an exception the
+# save raised that is no HttpError: raised by the route, as the threads' save would have).
+TAKEN = "smsbounce.taken"
 
 
 class ReportRoutes:
@@ -41,8 +45,12 @@ class ReportRoutes:
         store: Store,
         profiles: Mapping[str, Profile],
         on_taken: Callable[[Taken], None],
+        flush: Callable[[], None] = lambda: None,
     ):
+        """``on_taken`` is told every request's ``Taken``; ``flush`` (writes what was counted
+        when due) runs after it, on a thread that may wait for the database (not the loop's)."""
         self.settings, self.profiles, self.on_taken = settings, profiles, on_taken
+        self.flush = flush
         self.intake = Intake(
             settings.ingest_tokens,
             store.save_all,
@@ -72,12 +80,19 @@ class ReportRoutes:
         return self._take(profile, token)
 
     def _take(self, profile: Profile, token: str | None):
-        try:
-            raw = self._raw_request(token)
-        except HttpError as exc:
-            return self._refuse(profile, exc)
-        taken = self.intake.take(profile, raw)
-        self.on_taken(taken)
+        taken = request.environ.get(TAKEN)
+        if taken is None:
+            try:
+                raw = self.raw_request(request, token)
+            except HttpError as exc:
+                return self._refuse(profile, exc)
+            taken = self.intake.take(profile, raw)
+            self.on_taken(taken)
+            self.flush()
+        elif isinstance(taken, Exception):
+            raise taken  # the loop's save failed with what the thread's would have raised
+        else:
+            self.on_taken(taken)
         if taken.error is not None:
             raise taken.error
         if profile.answer.body is not None:
@@ -91,7 +106,9 @@ class ReportRoutes:
         self.on_taken(Taken.refused(profile.name if profile else UNKNOWN, error))
         raise error
 
-    def _raw_request(self, token: str | None) -> RawRequest:
+    def raw_request(self, request, token: str | None) -> RawRequest:
+        """What ``request`` (a Bottle request) brings to the door; HttpError for a body that
+        is too large or unreadable."""
         environ = request.environ
         query_string = environ.get("QUERY_STRING", "")
         return RawRequest(
@@ -100,11 +117,11 @@ class ReportRoutes:
             content_type=environ.get("CONTENT_TYPE", ""),
             body=_body(environ) if request.method == "POST" else b"",
             token=token,
-            url=lambda: self._url(query_string),
+            url=lambda: self._url(request, query_string),
             headers=lambda: {name.lower(): value for name, value in request.headers.items()},
         )
 
-    def _url(self, query_string: str) -> str:
+    def _url(self, request, query_string: str) -> str:
         """The URL the provider called (what Twilio signs): the public one behind a proxy."""
         if self.settings.public_url:
             path = self.settings.public_url + request.path

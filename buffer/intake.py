@@ -121,7 +121,23 @@ class Intake:
         """Never raises for what the request did. The error is a 400 naming the bad field, 403
         for a bad signature, 404 for a missing or wrong token, 405 for a method the provider
         does not use, 414/415 for a request of the wrong size or kind, 503 (from ``save``)
-        when nothing could be stored."""
+        when nothing could be stored.
+
+        ``prepare`` then ``finish`` with what ``save`` made of the ``Pending``'s work: a caller
+        that awaits its save (the event loop's intake) runs the same two halves itself."""
+        pending = self.prepare(profile, raw)
+        if pending.taken is not None:
+            return pending.taken
+        try:
+            results = self.save(pending.bounces, provider=profile.name, quarantined=pending.held)
+        except HttpError as exc:  # the database: nothing of this request stored
+            return pending.finish(error=exc)
+        return pending.finish(results)
+
+    def prepare(self, profile: Profile, raw: RawRequest) -> Pending:
+        """Everything ``take`` decides before the save: a ``Pending`` whose ``taken`` is already
+        the answer (refused, a handshake, nothing to store), or whose ``bounces`` and ``held``
+        are to be saved in one transaction, then told to ``Pending.finish``."""
         try:
             if raw.method not in profile.methods:
                 raise MethodNotAllowed(profile.methods)
@@ -134,13 +150,13 @@ class Intake:
                 raise BadSignature(problem)
             answer = profile.handshake(request)
             if answer is not None:  # no report in it: nothing to store
-                return Taken(profile.name, answer=answer)
+                return Pending.done(Taken(profile.name, answer=answer))
             parsed = profile.parse(request)
         except HttpError as exc:
-            return Taken.refused(profile.name, exc)
+            return Pending.done(Taken.refused(profile.name, exc))
         return self._decide(profile, request, parsed)
 
-    def _decide(self, profile: Profile, request: Incoming, parsed: list) -> Taken:
+    def _decide(self, profile: Profile, request: Incoming, parsed: list) -> Pending:
         """Store the bounces of one request, and its quarantined ones, in one transaction.
 
         A single-report request that was rejected is a 400 naming the field; a batch answers
@@ -158,7 +174,7 @@ class Intake:
             first = rejected[0]
             prefix = "" if not profile.batch else "no report could be taken: "
             error = InvalidParameter(first.parameter, prefix + str(first))
-            return self._refuse(taken, parsed, error)
+            return Pending.done(_refuse(taken, parsed, error))
         bounces = [r for r in parsed if isinstance(r, Report) and r.is_bounce]
         held = [(q, self._record(request, q.raw)) for q in parsed if isinstance(q, Quarantined)]
         kept = [
@@ -168,26 +184,10 @@ class Intake:
         ]
         try:
             kept = self._within_bounds(profile, held, kept)
-            results = iter(
-                self.save(
-                    [(r, self._record(request, r.raw)) for r in bounces],
-                    provider=profile.name,
-                    quarantined=held + kept,
-                )
-            )
-        except HttpError as exc:  # the database or the bound: nothing of this request stored
-            return self._refuse(taken, parsed, exc)
-        for item in parsed:
-            if isinstance(item, Rejected):
-                taken.verdicts.append(Verdict.rejected(item))
-            elif isinstance(item, Quarantined):
-                taken.verdicts.append(Verdict.of(item, Result.QUARANTINED))
-            else:
-                result = next(results) if item.is_bounce else Result.ACKNOWLEDGED
-                taken.verdicts.append(Verdict.of(item, result))
-        answers = [verdict.answer() for verdict in taken.verdicts]
-        taken.answer = {"results": answers} if profile.batch else answers[0]
-        return taken
+        except HttpError as exc:  # the bound: nothing of this request stored
+            return Pending.done(_refuse(taken, parsed, exc))
+        records = [(r, self._record(request, r.raw)) for r in bounces]
+        return Pending(profile, parsed, records, held + kept)
 
     def _keeping_all(self) -> bool:
         return self.keep_all_until is not None and self.clock() < self.keep_all_until
@@ -215,16 +215,6 @@ class Intake:
         self._said_full = fitting < len(kept)
         return kept[:fitting]
 
-    @staticmethod
-    def _refuse(taken: Taken, parsed: list, error: HttpError) -> Taken:
-        """Every report of the request refused with ``error``; a rejected one for its own
-        reason."""
-        taken.error = error
-        taken.verdicts = [
-            Verdict.rejected(item if isinstance(item, Rejected) else error, item) for item in parsed
-        ] or [Verdict.rejected(error)]
-        return taken
-
     def _record(self, request: Incoming, report: str | None) -> str:
         """The raw record kept with one report (``raw_requests``), every configured token cut
         from it wherever it came (a path, query or form token never reaches it; one echoed
@@ -233,6 +223,52 @@ class Intake:
         for token in self.tokens:
             raw = raw.replace(token, REDACTED)
         return raw
+
+
+class Pending:
+    """A request decided up to its save (``Intake.prepare``): ``taken`` when nothing is left to
+    save; else ``bounces`` ((report, raw record) pairs) and ``held`` (quarantined or kept
+    entries with theirs) to store in one transaction, then ``finish``."""
+
+    __slots__ = ("profile", "parsed", "bounces", "held", "taken")
+
+    def __init__(self, profile, parsed: list, bounces: list, held: list, taken=None):
+        self.profile, self.parsed, self.bounces, self.held = profile, parsed, bounces, held
+        self.taken: Taken | None = taken
+
+    @classmethod
+    def done(cls, taken: Taken) -> Pending:
+        return cls(None, [], [], [], taken)
+
+    def finish(self, results: list[Result] | None = None, error: HttpError | None = None) -> Taken:
+        """The request's ``Taken`` once its save returned ``results`` (STORED, DUPLICATE or STALE
+        per bounce, in order) or failed with ``error`` (nothing of it stored)."""
+        profile, parsed = self.profile, self.parsed
+        taken = Taken(profile.name)
+        if error is not None:
+            return _refuse(taken, parsed, error)
+        stored = iter(results)
+        for item in parsed:
+            if isinstance(item, Rejected):
+                taken.verdicts.append(Verdict.rejected(item))
+            elif isinstance(item, Quarantined):
+                taken.verdicts.append(Verdict.of(item, Result.QUARANTINED))
+            else:
+                result = next(stored) if item.is_bounce else Result.ACKNOWLEDGED
+                taken.verdicts.append(Verdict.of(item, result))
+        answers = [verdict.answer() for verdict in taken.verdicts]
+        taken.answer = {"results": answers} if profile.batch else answers[0]
+        self.taken = taken
+        return taken
+
+
+def _refuse(taken: Taken, parsed: list, error: HttpError) -> Taken:
+    """Every report of the request refused with ``error``; a rejected one for its own reason."""
+    taken.error = error
+    taken.verdicts = [
+        Verdict.rejected(item if isinstance(item, Rejected) else error, item) for item in parsed
+    ] or [Verdict.rejected(error)]
+    return taken
 
 
 def _require_token(tokens: tuple[str, ...], given: str | None) -> None:

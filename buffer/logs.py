@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+from smsbounce.plumbing.wsgi_bridge import STARTED as BRIDGE_STARTED
+
 ACCESS_LOGGER = "smsbounce.access"
 REQUEST_ID_HEADER = "X-Request-Id"
 
@@ -175,7 +177,7 @@ class RequestLog:
         self.log = logging.getLogger(ACCESS_LOGGER)
 
     def __call__(self, environ, start_response):
-        started = time.perf_counter()
+        started = environ.get(BRIDGE_STARTED) or time.perf_counter()
         rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
         environ["smsbounce.request_id"] = rid
         seen = {"status": "500"}

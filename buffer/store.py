@@ -67,7 +67,7 @@ class Store:
         self.polls = MarketingPolls(database, self._model)
         self._upsert = Upsert(database, self._model, None if self.database_clock else self._clock)
         self._writer = GroupCommit(
-            self._write_batch, batch_size=batch_size, batch_wait=batch_wait, timeout=db_timeout
+            self.write_batch, batch_size=batch_size, batch_wait=batch_wait, timeout=db_timeout
         )
         self._pages = Pages(
             database,
@@ -143,6 +143,16 @@ class Store:
         """Tell ``observe`` the reports (bounces and quarantined ones) of each transaction."""
         self._writer.on_batch = observe
 
+    def batch_written(self, rows: int) -> None:
+        """Tell the observer of ``observe_batches`` about a batch written elsewhere (the event
+        loop's intake)."""
+        self._writer.on_batch(rows)
+
+    @property
+    def upsert(self) -> Upsert:
+        """The ranked upsert this store writes with (its statements and its ingest clock)."""
+        return self._upsert
+
     @property
     def writes_pending(self) -> tuple[int, int]:
         """Requests of this process waiting for their commit: (queued, being written)."""
@@ -177,9 +187,10 @@ class Store:
         work = (list(reports), provider, list(quarantined))
         return self._writer.submit(work, len(reports) + len(quarantined))
 
-    def _write_batch(self, jobs: list[Job]) -> list[list[Result]]:
+    def write_batch(self, jobs: list[Job]) -> list[list[Result]]:
         """Store every job's work in one transaction, its time bounded as a whole by
-        ``db_timeout`` (``db.Budget``); each job's results."""
+        ``db_timeout`` (``db.Budget``); each job's results. Group commit's ``write``, and the
+        event loop's intake's on its writer thread (``loop_intake``)."""
         work = [job.payload for job in jobs]
         with db.session(self.database, write=True):
             budget = db.Budget(self.database, self.db_timeout)

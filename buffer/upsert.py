@@ -56,7 +56,7 @@ class Upsert:
     def __init__(self, database: Database, model, clock: Callable[[], int] | None):
         """``clock`` gives each row's ingest time; None: the database's clock stamps each row
         as it is inserted."""
-        self._database, self._model, self._clock = database, model, clock
+        self._database, self._model, self.clock = database, model, clock
         # Built on first use: peewee spends more CPU building a statement than the database
         # running it.
         self._statements: dict[bool, object] = {}
@@ -65,10 +65,10 @@ class Upsert:
         """Upsert each request's bounces (in the caller's transaction); each one's results, in
         order, as if the requests had been stored one after the other. ``ranked=False``
         replaces whatever was stored."""
-        statement = self._statements.get(ranked) or self._statement(ranked)
-        clock = self._clock
+        statement = self.statement(ranked)
+        clock = self.clock
         results = [[STORED] * len(reports) for reports, _ in work]
-        for batch in _rounds(work):
+        for batch in rounds(work):
             rows = [
                 row(r, provider, raw, clock() if clock else None)
                 for _, _, r, raw, provider in batch
@@ -76,10 +76,15 @@ class Upsert:
             kept = statement.run(rows, budget)
             for j, k, report, _, _ in batch:
                 if report.message_id in kept:
-                    results[j][k] = _ignored(report, *kept[report.message_id])
+                    results[j][k] = ignored(report, *kept[report.message_id])
         return results
 
-    def _statement(self, ranked: bool):
+    def statement(self, ranked: bool = True):
+        """The backend's statement (``backends``) for the ranked upsert, or the replacing one;
+        built once."""
+        made = self._statements.get(ranked)
+        if made is not None:
+            return made
         model, backend = self._model, db.backend(self._database)
         fields = [getattr(model, name) for name in COLUMNS]
         update = {field: getattr(EXCLUDED, field.column_name) for field in fields}
@@ -88,13 +93,13 @@ class Upsert:
             incoming, current = _rank(getattr(EXCLUDED, "type")), _rank(model.type)  # noqa: B009
             later = getattr(EXCLUDED, "timestamp") > model.timestamp  # noqa: B009
             conflict["where"] = (incoming > current) | ((incoming == current) & later)
-        stamp_sql = None if self._clock else backend.clock_sql
+        stamp_sql = None if self.clock else backend.clock_sql
         made = backend.upsert(self._database, model, fields, conflict, stamp_sql)
         self._statements[ranked] = made
         return made
 
 
-def _rounds(work: Work) -> list[list[tuple]]:
+def rounds(work: Work) -> list[list[tuple]]:
     """The bounces as (request, position, report, raw, provider) in statements' rounds.
 
     ON CONFLICT DO UPDATE may touch a row only once per statement, so the n-th report of one
@@ -115,7 +120,7 @@ def _rank(type_column):
     return Case(type_column, ((Outcome.PERMANENT.value, 2),), 1)
 
 
-def _ignored(report: Report, kept_type: str, kept_timestamp: str) -> Result:
+def ignored(report: Report, kept_type: str, kept_timestamp: str) -> Result:
     """Why ``report`` changed nothing: an exact duplicate of the stored bounce, or stale."""
     same_rank = (kept_type == Outcome.PERMANENT.value) == (report.outcome is Outcome.PERMANENT)
     return DUPLICATE if same_rank and kept_timestamp == report.timestamp else STALE

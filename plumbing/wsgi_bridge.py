@@ -16,6 +16,7 @@ those answers are in its access log and metrics too. More than 100 header fields
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 import time
@@ -28,6 +29,9 @@ from .serving import refusal
 # client may send did not change with the server. Its third, 100 header fields, is hyper's own.
 MAX_TARGET_BYTES = 4094
 MAX_HEADER_FIELD_BYTES = 8190
+# environ: ``time.perf_counter()`` when the bridge began the request, for an access line's
+# duration that includes what was awaited on the loop before the app was called.
+STARTED = "bridge.started"
 
 
 class _Unreadable(io.RawIOBase):
@@ -61,6 +65,11 @@ class WsgiBridge:
     its head); ``max_body`` is the most bytes read of it (the app refuses a longer one: one byte
     more than that is handed over, so it can tell). ``on_start`` and ``on_stop`` run in each
     worker process when it starts serving and after its last request was answered.
+
+    ``on_loop(environ, call)``, when given, is awaited first with every complete request, on the
+    event loop: it returns the answer (status, headers, body) to a request it takes — ``call``
+    runs the WSGI app on the loop's own thread, for an app that will not block — or None for
+    the threads to answer it. Its ``close()`` is awaited when the worker stops.
     """
 
     def __init__(
@@ -72,8 +81,10 @@ class WsgiBridge:
         max_body: int,
         on_start=None,
         on_stop=None,
+        on_loop=None,
     ):
         self.app, self.threads = app, threads
+        self.on_loop = on_loop
         self.body_timeout, self.max_body = body_timeout, max_body
         self.on_start, self.on_stop = on_start, on_stop
         self._pool: ThreadPoolExecutor | None = None
@@ -86,6 +97,12 @@ class WsgiBridge:
     def __rsgi_del__(self, loop) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)  # every request handed over is answered first
+        if self.on_loop is not None and hasattr(self.on_loop, "close"):
+            with contextlib.suppress(Exception):  # the loop may be closed or still running
+                if loop.is_running():
+                    loop.create_task(self.on_loop.close())
+                else:
+                    loop.run_until_complete(self.on_loop.close())
         if self.on_stop is not None:
             self.on_stop()
 
@@ -106,6 +123,12 @@ class WsgiBridge:
             status, message = refused
             proto.response_bytes(status, *refusal(self.app, environ, status, started, message))
             return
+        if self.on_loop is not None:
+            environ[STARTED] = started
+            answer = await self.on_loop(environ, self._call)
+            if answer is not None:
+                proto.response_bytes(*answer)
+                return
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(self._pool, self._call, environ)
         proto.response_bytes(status, headers, body)

@@ -136,7 +136,9 @@ def hold_write_lock(db_url: str):
 
 
 def wait_for_lock_waiter(pg_url: str, statement: str, timeout: float = 10.0) -> None:
-    """Return once a PostgreSQL backend running ``statement…`` (e.g. ``INSERT``) waits on a lock.
+    """Return once a PostgreSQL backend running ``statement`` (e.g. ``INSERT``) waits on a lock:
+    the statement alone or within a query of several (the event loop's intake sends
+    ``BEGIN; SET LOCAL …; INSERT …; COMMIT`` as one).
 
     PostgreSQL only: SQLite writers wait in their busy handler, invisibly.
     """
@@ -150,8 +152,8 @@ def wait_for_lock_waiter(pg_url: str, statement: str, timeout: float = 10.0) -> 
             while time.monotonic() < deadline:
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND query LIKE %s",
-                    (statement + "%",),
+                    "AND datname = current_database() AND (query LIKE %s OR query LIKE %s)",
+                    (f"{statement}%", f"%; {statement}%"),
                 )
                 if cursor.fetchone()[0]:
                     return

@@ -1,0 +1,365 @@
+"""The report intake on each worker's event loop (``smsbounce serve``, ``SMSBOUNCE_LOOP_INTAKE``).
+
+A request to an ingest route (``ingest.INGEST``, ``ingest.PROVIDER_REPORT``) is decided where
+granian handed it over, on the worker's event loop, with no thread hop: the bridge has read it
+with its limits (``plumbing.wsgi_bridge``), the one door (``Intake.prepare``) decides, the
+bounces join the batch this worker writes next (``LoopGroupCommit``), and once that batch is
+committed ``Pending.finish`` makes the request's ``Taken``. The Bottle route then answers that
+``Taken`` on the loop (``ingest.TAKEN``) exactly as it answers one it decided itself: the same
+status, body, headers, access line, request id and metrics, because they are the same code
+reading the same ``Taken``; it touches no database on that path.
+
+PostgreSQL is written through psycopg 3's asyncio connection, one per worker (one batch at a
+time is in flight), in one round trip per batch: ``BEGIN``, the ``SET LOCAL`` timeouts, the
+ranked upsert and ``COMMIT`` sent as one simple query with the values bound on the client —
+no startup parameter and no server-side prepared statement, so PgBouncer in transaction pooling
+works as it does for the rest of the buffer. SQLite (and a PostgreSQL batch that quarantines or
+keeps reports, rare) is written by the store's own ``write_batch`` on one writer thread.
+
+What does not fit the fast path — another method or path, an unknown provider, a body refused
+before the door — goes to the Bottle app on the bridge's threads, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from bottle import BaseRequest
+
+from . import upsert as upserts
+from .errors import DatabaseUnavailable, HttpError
+from .ingest import TAKEN
+from .reports import Result
+
+_DI = re.compile(r"/api/v1/notifications/set(?:/([^/]+))?")
+_PROVIDER = re.compile(r"/api/v1/providers/([^/]+)/report(?:/([^/]+))?")
+
+
+class _Job:
+    __slots__ = ("payload", "rows", "future")
+
+    def __init__(self, payload, rows: int, future: asyncio.Future):
+        self.payload, self.rows, self.future = payload, rows, future
+
+
+class LoopGroupCommit:
+    """``group_commit.GroupCommit`` on an event loop: the reports queued while a batch is being
+    written make the next batch (up to ``batch_size`` rows; ``batch_wait`` seconds waited for
+    more), written by ``write(jobs)`` in one transaction. The same failures: a database error
+    answers every job of the batch ``DatabaseUnavailable``; anything else retries each job
+    alone; a job no batch took within ``timeout`` is answered ``DatabaseUnavailable``."""
+
+    def __init__(self, write, *, batch_size: int, batch_wait: float, timeout: float, on_batch):
+        self._write, self.on_batch = write, on_batch
+        self.batch_size, self.batch_wait, self.timeout = batch_size, batch_wait, timeout
+        self._queue: deque[_Job] = deque()
+        self._task: asyncio.Task | None = None
+
+    async def submit(self, payload, rows: int):
+        job = _Job(payload, rows, asyncio.get_running_loop().create_future())
+        self._queue.append(job)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._lead())
+        done, _ = await asyncio.wait((job.future,), timeout=self.timeout)
+        if not done:
+            if job in self._queue:
+                self._queue.remove(job)
+                raise DatabaseUnavailable(
+                    f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)"
+                )
+            await job.future  # taken: its transaction is bounded by the same timeout
+        return job.future.result()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def _lead(self) -> None:
+        try:
+            while self._queue:
+                batch = await self._take()
+                try:
+                    await self._commit(batch)
+                finally:
+                    for job in batch:  # cancelled mid-write: say so
+                        if not job.future.done():
+                            job.future.set_exception(DatabaseUnavailable("the write was cut off"))
+        finally:
+            self._task = None
+
+    async def _take(self) -> list[_Job]:
+        batch, rows, until = [], 0, None
+        while True:
+            queue = self._queue
+            while queue and (not batch or rows + queue[0].rows <= self.batch_size):
+                job = queue.popleft()
+                batch.append(job)
+                rows += job.rows
+            if rows >= self.batch_size or queue or not self.batch_wait:
+                return batch
+            until = until or time.monotonic() + self.batch_wait
+            left = until - time.monotonic()
+            if left <= 0:
+                return batch
+            await asyncio.sleep(min(left, 0.001))
+
+    async def _commit(self, batch: list[_Job]) -> None:
+        try:
+            results = await self._write(batch)
+        except DatabaseUnavailable as exc:
+            for job in batch:
+                job.future.set_exception(DatabaseUnavailable(str(exc)))
+            return
+        except Exception as exc:
+            # Not the database's failure but something one job carried: each alone.
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+            else:
+                for job in batch:
+                    await self._commit([job])
+            return
+        with contextlib.suppress(Exception):  # counted before anyone is answered
+            self.on_batch(sum(job.rows for job in batch))
+        for job, result in zip(batch, results, strict=True):
+            job.future.set_result(result)
+
+
+class PostgresWriter:
+    """Bounces to PostgreSQL in one round trip per batch, on one psycopg 3 asyncio connection.
+
+    The statements are the store's own (``upsert.Upsert``, ``backends._Unnested``): the ranked
+    upsert per round, each followed by a read of the round's rows, so the ones it left alone
+    tell DUPLICATE from STALE as they stood inside the transaction. The timeouts are
+    ``SET LOCAL`` (ended with the transaction); the statements share ``timeout`` between them
+    as ``db.Budget`` does, so the batch holds its rows uncommitted no longer than one
+    statement may (the settle lag, docs/spec.md §4). The upsert is idempotent, so a connection
+    found broken is replaced and the batch sent once more on the new one."""
+
+    def __init__(self, url: str, upsert: upserts.Upsert, timeout: float, where: str):
+        self.url, self.timeout, self.where = url, timeout, where
+        self._upsert = upsert
+        self._statement = upsert.statement()
+        self._connection = None
+
+    async def _connect(self):
+        import psycopg
+
+        return await psycopg.AsyncConnection.connect(
+            self.url,
+            autocommit=True,  # the transaction is ours: BEGIN ... COMMIT in the one query
+            connect_timeout=max(1, round(self.timeout)),
+            prepare_threshold=None,  # no server-side prepared statement (PgBouncer)
+            cursor_factory=psycopg.AsyncClientCursor,
+        )
+
+    async def write(self, jobs: list) -> list[list[Result]]:
+        import psycopg
+
+        work = [(reports, provider) for reports, provider, _ in (job.payload for job in jobs)]
+        sql, params, rounds = self._query(work)
+        for attempt in (1, 2):
+            fresh = self._connection is None
+            try:
+                if fresh:
+                    self._connection = await asyncio.wait_for(self._connect(), self.timeout)
+                found = await asyncio.wait_for(self._run(sql, params), self.timeout)
+                break
+            except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
+                # Only a connection found broken (the server restarted since, a pooler dropped
+                # it) is worth a second try; whatever the server refused would be refused again.
+                broken = self._connection is not None and self._connection.broken
+                await self.close()
+                if isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+                    raise  # what one job carried, not the database's failure
+                if fresh or attempt == 2 or not broken:
+                    problem = str(exc).strip() or exc.__class__.__name__
+                    raise DatabaseUnavailable(f"{problem} ({self.where})") from exc
+        return self._results(work, rounds, found)
+
+    def _query(self, work) -> tuple[str, list, list]:
+        statement, clock = self._statement, self._upsert.clock
+        rounds = upserts.rounds(work)
+        statements = 2 * len(rounds)
+        cap = max(1, int(self.timeout * 1000 / statements))
+        parts = [
+            "BEGIN",
+            f"SET LOCAL statement_timeout = {cap}",
+            f"SET LOCAL lock_timeout = {cap}",
+            f"SET LOCAL idle_in_transaction_session_timeout = {int(self.timeout * 1000)}",
+        ]
+        params: list = []
+        for batch in rounds:
+            rows = [
+                upserts.row(r, provider, raw, clock() if clock else None)
+                for _, _, r, raw, provider in batch
+            ]
+            arrays = [list(c) for c in zip(*rows, strict=True)][: statement.arrays]
+            parts += [statement.sql, statement.kept_sql]
+            params += [*arrays, *statement.constants, [row[0] for row in rows]]
+        parts.append("COMMIT")
+        return "; ".join(parts), params, rounds
+
+    async def _run(self, sql: str, params: list) -> list[list[tuple]]:
+        """Each statement's rows that returns some: per round, the written ids then the rows."""
+        cursor = self._connection.cursor()
+        await cursor.execute(sql, params)
+        found = []
+        while True:
+            if cursor.description is not None:
+                found.append(await cursor.fetchall())
+            if not cursor.nextset():
+                return found
+
+    @staticmethod
+    def _results(work, rounds, found) -> list[list[Result]]:
+        results = [[upserts.STORED] * len(reports) for reports, _ in work]
+        for n, batch in enumerate(rounds):
+            written = {message_id for (message_id,) in found[2 * n]}
+            now = {message_id: (kind, at) for message_id, kind, at in found[2 * n + 1]}
+            for j, k, report, _, _ in batch:
+                if report.message_id not in written:
+                    results[j][k] = upserts.ignored(report, *now[report.message_id])
+        return results
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+
+class LoopIntake:
+    """The bridge's ``on_loop`` hook (``plumbing.wsgi_bridge``): answers the ingest routes on
+    the event loop, or returns None for the Bottle app's threads to answer."""
+
+    def __init__(self, routes, store, outcomes, settings):
+        self.routes, self.store, self.outcomes = routes, store, outcomes
+        self.intake = routes.intake
+        self._thread: ThreadPoolExecutor | None = None
+        self._postgres: PostgresWriter | None = None
+        if not _is_sqlite(store) and _have_psycopg():
+            self._postgres = PostgresWriter(
+                settings.database_url,
+                store.upsert,
+                settings.db_timeout,
+                _where(store),
+            )
+        self._writer: LoopGroupCommit | None = None
+        self._settings = settings
+        self._flushing = False
+
+    def _batches(self) -> LoopGroupCommit:
+        if self._writer is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="writer")
+            self._writer = LoopGroupCommit(
+                self._write,
+                batch_size=self._settings.batch_size,
+                batch_wait=self._settings.batch_wait,
+                timeout=self._settings.db_timeout,
+                on_batch=self.store.batch_written,
+            )
+        return self._writer
+
+    async def _write(self, jobs: list) -> list:
+        if self._postgres is not None and not any(job.payload[2] for job in jobs):
+            return await self._postgres.write(jobs)
+        # SQLite, or reports to quarantine or keep: the store's own transaction, on one thread.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self.store.write_batch, jobs)
+
+    async def __call__(self, environ: dict, call):
+        """The answer (status, headers, body) to an ingest request, or None: not one of ours."""
+        found = _route(environ)
+        if found is None:
+            return None
+        name, token = found
+        profile = self.routes.profiles.get(name)
+        if profile is None:
+            return None
+        try:
+            raw = self.routes.raw_request(BaseRequest(environ), token)
+        except HttpError:
+            return None  # refused before the door: the route says so, on a thread
+        try:
+            pending = self.intake.prepare(profile, raw)
+        except Exception:
+            return None  # a bug: the route meets it again on a thread, and answers it as such
+        taken = pending.taken
+        if taken is None:
+            try:
+                results = await self._save(pending)
+            except HttpError as exc:
+                taken = pending.finish(error=exc)
+            except Exception as exc:
+                taken = exc
+            else:
+                taken = pending.finish(results)
+        environ[TAKEN] = taken
+        answer = call(environ)
+        if self.outcomes.due() and not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().run_in_executor(None, self._flush)
+        return answer
+
+    async def _save(self, pending) -> list[Result]:
+        """``Store.save_all`` on the loop: the bounces and held reports of one request."""
+        if not pending.bounces and not pending.held:
+            return []  # nothing to store: acknowledgements need no database
+        if not all(report.is_bounce for report, _ in pending.bounces):
+            raise ValueError("only bounces are stored")
+        work = (pending.bounces, pending.profile.name, pending.held)
+        return await self._batches().submit(work, len(pending.bounces) + len(pending.held))
+
+    def _flush(self) -> None:
+        try:
+            self.outcomes.flush_if_due()
+        finally:
+            self._flushing = False
+
+    async def close(self) -> None:
+        if self._postgres is not None:
+            await self._postgres.close()
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+
+
+def _route(environ: dict) -> tuple[str, str | None] | None:
+    """(profile name, path token) of an ingest request Bottle would route to the report
+    handlers; None for anything else (and for a path that is not plain ASCII)."""
+    path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+    if not path.isascii():
+        return None
+    match = _DI.fullmatch(path)
+    if match is not None:
+        return ("di", match.group(1)) if method == "GET" else None
+    match = _PROVIDER.fullmatch(path)
+    if match is not None and method in ("GET", "POST"):
+        return match.group(1), match.group(2)
+    return None
+
+
+def _have_psycopg() -> bool:
+    """psycopg 3 is there (the postgres extra brings it); without it the store's own
+    transaction writes each batch, on the writer thread, through peewee."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _is_sqlite(store) -> bool:
+    from . import db
+
+    return db.is_sqlite(store.database)
+
+
+def _where(store) -> str:
+    from . import db
+
+    return db.where(store.database)
