@@ -53,6 +53,7 @@ def trace(app, environ: dict, root: str) -> tuple[str, list[tuple[str, str]]]:
     def profile(frame, event, arg):
         code = frame.f_code
         own = code.co_filename.startswith(root) and not code.co_name.startswith("<")
+        own = own and code.co_filename != __file__  # not this harness
         if event == "call" and own:
             calls.append((os.path.relpath(code.co_filename, root), code.co_name))
 
