@@ -82,7 +82,7 @@ def test_an_unreadable_sample_is_named_with_its_line(tmp_path, text, problem):
     assert code == 2 and "bad.sample:" in output and problem in output
 
 
-def test_the_profile_may_be_a_file_and_a_typo_is_refused(tmp_path):
+def test_a_profile_name_that_is_no_profile_is_refused_naming_the_known_ones(tmp_path):
     code, output = run(
         "test", "vonnage", sample(tmp_path, "x.sample", "# expect: stored\nGET /r\n")
     )

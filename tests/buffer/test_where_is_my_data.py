@@ -104,3 +104,27 @@ def test_every_database_error_names_the_database(tmp_path):
         timeout=60,
     )
     assert result.returncode == 1 and "/nonexistent/x.db" in result.stderr
+
+
+def test_a_postgresql_error_names_the_database_without_its_password(pg_server_url):
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(pg_server_url)
+    missing = urlunsplit(
+        parts._replace(
+            netloc=f"{parts.username or 'postgres'}:not-shown@{parts.hostname}:{parts.port}",
+            path="/smsbounce_no_such_database",
+        )
+    )
+    database = db.connect(missing, 2)
+    try:
+        with db.session(database):
+            database.execute_sql("SELECT 1")
+    except DatabaseUnavailable as exc:
+        where = f"postgresql://{parts.username or 'postgres'}@{parts.hostname}:{parts.port}"
+        assert f"(PostgreSQL {where}/smsbounce_no_such_database)" in str(exc)
+        assert "not-shown" not in str(exc)
+    else:
+        raise AssertionError("a database that does not exist opened")
+    finally:
+        database.close_all()
