@@ -20,7 +20,7 @@ from smsbounce.plumbing.wsgi_bridge import WsgiBridge
 from . import db, logs, migrations, retention
 from .clock import ClockWatch
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
-from .providers import load_profiles, unchecked_signatures
+from .providers import unchecked_signatures
 from .request_params import MAX_BODY_BYTES
 from .settings import Settings, SettingsError
 from .store import Store
@@ -121,7 +121,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
     # Workers are forked: each must open its own connections, none inherited from here.
     store.close()
     app = create_app(settings, store)
-    profiles = load_profiles(settings)
+    profiles = app.reports.profiles  # loaded once, by the app
     for line in _what_it_serves(settings, store, profiles):
         click.echo(line)
     unchecked = unchecked_signatures(profiles)
