@@ -198,9 +198,8 @@ class PostgresWriter:
                 upserts.row(r, provider, raw, clock() if clock else None)
                 for _, _, r, raw, provider in batch
             ]
-            arrays = [list(c) for c in zip(*rows, strict=True)][: statement.arrays]
             parts += [statement.sql, statement.kept_sql]
-            params += [*arrays, *statement.constants, [row[0] for row in rows]]
+            params += [statement.rows_param(rows), [row[0] for row in rows]]
         parts.append("COMMIT")
         return "; ".join(parts), params, rounds
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import EXCLUDED, Case, Database
+from peewee import EXCLUDED, SQL, Case, Database
 
 from . import db
 from .reports import Outcome, Report, Result
@@ -117,7 +117,9 @@ def rounds(work: Work) -> list[list[tuple]]:
 
 
 def _rank(type_column):
-    return Case(type_column, ((Outcome.PERMANENT.value, 2),), 1)
+    # Written into the statement, not bound: our own constants, and a parameter less for the
+    # client to quote on every batch.
+    return Case(type_column, ((SQL(f"'{Outcome.PERMANENT.value}'"), SQL("2")),), SQL("1"))
 
 
 def ignored(report: Report, kept_type: str, kept_timestamp: str) -> Result:
