@@ -149,7 +149,7 @@ def _serve(settings: Settings, log_config: dict) -> None:
     if settings.loop_intake:
         from .loop_intake import LoopIntake
 
-        on_loop = LoopIntake(app.reports, store, app.outcomes, settings)
+        on_loop = LoopIntake(app, store, settings)
     bridge = WsgiBridge(
         app,
         on_loop=on_loop,

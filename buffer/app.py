@@ -36,8 +36,8 @@ class _Buffer(Bottle):
 
     def __init__(self, observe):
         super().__init__()
-        self._log = RequestLog(SecurityHeaders(self._bottle), observe)
-        self.refused = self._log.refused
+        self.request_log = RequestLog(SecurityHeaders(self._bottle), observe)
+        self.refused = self.request_log.refused
 
     def _bottle(self, environ, start_response):
         # Bottle prints an uncaught exception's traceback to wsgi.errors as raw text, outside the
@@ -46,7 +46,7 @@ class _Buffer(Bottle):
         return self.wsgi(environ, start_response)
 
     def __call__(self, environ, start_response):
-        return self._log(environ, start_response)
+        return self.request_log(environ, start_response)
 
 
 class _Discard:
@@ -72,7 +72,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
     store.observe_batches(metrics.batch_reports.observe)
     app = _Buffer(metrics.observe)
     app.metrics, app.outcomes = metrics, outcomes
-    app.install(JsonErrors(on_error=partial(_note_database_error, metrics.observe)))
+    app.note_error = partial(_note_database_error, metrics.observe)
+    app.install(JsonErrors(on_error=app.note_error))
     app.default_error_handler = router_error
     marketing = BasicAuth(
         {settings.api_user: settings.api_password} if settings.api_password else {},

@@ -159,7 +159,9 @@ class _Unnested:
         columns = names[:-1] + [stamp_sql] if stamp_sql else names
         self.arrays = len(fields) - 1 if stamp_sql else len(fields)
         values = [
-            f"(j->>{i})::bigint AS c{i}" if isinstance(field, BigIntegerField) else f"j->>{i} AS c{i}"
+            f"(j->>{i})::bigint AS c{i}"
+            if isinstance(field, BigIntegerField)
+            else f"j->>{i} AS c{i}"
             for i, field in enumerate(fields[: self.arrays])
         ]
         source = SQL(

@@ -11,7 +11,6 @@ from smsbounce.plumbing.web import (
     HttpError,
     MethodNotAllowed,
     NotFound,
-    json_response,
     router_error_handler,
 )
 
@@ -112,12 +111,11 @@ class DatabaseUnavailable(HttpError):
 
     status, reason = 503, "database_unavailable"
 
-    def response(self):
-        return json_response(
-            503,
-            "the database is unavailable; nothing was stored, retry later",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    def told(self) -> str:
+        return "the database is unavailable; nothing was stored, retry later"
 
 
 router_error = router_error_handler(

@@ -7,6 +7,7 @@ and the status page's counts) and answered the way the provider expects.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 from bottle import request, response
@@ -29,10 +30,9 @@ from .verdicts import Taken
 INGEST = "/api/v1/notifications/set"
 PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 UNKNOWN = "unknown"  # the provider label of a name no profile has: callers cannot invent labels
-# The environ key of a ``Taken`` the event loop's intake (``loop_intake``) already decided and
-# stored: the route answers it as it would its own, with no second decision (an exception the
-# save raised that is no HttpError: raised by the route, as the threads' save would have).
-TAKEN = "smsbounce.taken"
+# The environ key of what the event loop's intake (``loop_intake``) met saving a request's reports
+# that is no HttpError: the route raises it, as the threads' save would have, and Bottle answers.
+TAKEN = "smsbounce.save_failed"
 
 
 class ReportRoutes:
@@ -80,26 +80,20 @@ class ReportRoutes:
         return self._take(profile, token)
 
     def _take(self, profile: Profile, token: str | None):
-        taken = request.environ.get(TAKEN)
-        if taken is None:
-            try:
-                raw = self.raw_request(request, token)
-            except HttpError as exc:
-                return self._refuse(profile, exc)
-            taken = self.intake.take(profile, raw)
-            self.on_taken(taken)
-            self.flush()
-        elif isinstance(taken, Exception):
-            raise taken  # the loop's save failed with what the thread's would have raised
-        else:
-            self.on_taken(taken)
+        failed = request.environ.get(TAKEN)
+        if failed is not None:
+            raise failed  # the loop's save failed with what the threads' would have raised
+        try:
+            raw = self.raw_request(request, token)
+        except HttpError as exc:
+            return self._refuse(profile, exc)
+        taken = self.intake.take(profile, raw)
+        self.on_taken(taken)
+        self.flush()
         if taken.error is not None:
             raise taken.error
-        if profile.answer.body is not None:
-            response.status = profile.answer.status
-            response.content_type = profile.answer.content_type
-            return profile.answer.body
-        return taken.answer
+        response.status, response.content_type, body = reply(profile, taken)
+        return body
 
     def _refuse(self, profile: Profile | None, error: HttpError):
         """A request refused before the door: counted like the rest, then raised."""
@@ -127,6 +121,15 @@ class ReportRoutes:
             path = self.settings.public_url + request.path
             return path + ("?" + query_string if query_string else "")
         return request.url
+
+
+def reply(profile: Profile, taken: Taken) -> tuple[int, str, str]:
+    """Status, content type and body of the answer to reports taken (``taken.error`` is None):
+    the provider's own answer if its profile names one, else the buffer's JSON result."""
+    answer = profile.answer
+    if answer.body is not None:
+        return answer.status, answer.content_type, answer.body
+    return 200, "application/json", json.dumps(taken.answer)
 
 
 def _body(environ: dict) -> bytes:

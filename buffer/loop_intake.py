@@ -10,8 +10,9 @@ status, body, headers, access line, request id and metrics, because they are the
 reading the same ``Taken``; it touches no database on that path.
 
 PostgreSQL is written through psycopg 3's asyncio connection, one per worker (one batch at a
-time is in flight), in one round trip per batch: ``BEGIN``, the ``SET LOCAL`` timeouts, the
-ranked upsert and ``COMMIT`` sent as one simple query with the values bound on the client —
+time is in flight), in one round trip per batch: the ``SET LOCAL`` timeouts and the ranked
+upsert sent as one simple query — which PostgreSQL runs as one transaction — with the values
+bound on the client —
 no startup parameter and no server-side prepared statement, so PgBouncer in transaction pooling
 works as it does for the rest of the buffer. SQLite (and a PostgreSQL batch that quarantines or
 keeps reports, rare) is written by the store's own ``write_batch`` on one writer thread.
@@ -31,13 +32,20 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bottle import BaseRequest
 
+from smsbounce.plumbing.web import SECURITY_HEADERS
+from smsbounce.plumbing.wsgi_bridge import STARTED
+
 from . import upsert as upserts
 from .errors import DatabaseUnavailable, HttpError
-from .ingest import TAKEN
+from .ingest import INGEST, PROVIDER_REPORT, TAKEN, reply
+from .logs import ENDPOINT, REQUEST_ID_HEADER, request_id
 from .reports import Result
 
 _DI = re.compile(r"/api/v1/notifications/set(?:/([^/]+))?")
 _PROVIDER = re.compile(r"/api/v1/providers/([^/]+)/report(?:/([^/]+))?")
+# The rules the Bottle routes are installed with (``ReportRoutes.install``): without, with token.
+_DI_RULES = (INGEST, INGEST + "/<token>")
+_PROVIDER_RULES = (PROVIDER_REPORT, PROVIDER_REPORT + "/<token>")
 
 
 class _Job:
@@ -61,19 +69,25 @@ class LoopGroupCommit:
         self._task: asyncio.Task | None = None
 
     async def submit(self, payload, rows: int):
-        job = _Job(payload, rows, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        job = _Job(payload, rows, loop.create_future())
         self._queue.append(job)
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._lead())
-        done, _ = await asyncio.wait((job.future,), timeout=self.timeout)
-        if not done:
-            if job in self._queue:
-                self._queue.remove(job)
-                raise DatabaseUnavailable(
-                    f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)"
-                )
-            await job.future  # taken: its transaction is bounded by the same timeout
-        return job.future.result()
+            self._task = loop.create_task(self._lead())
+        # One timer per job (asyncio.wait would build a waiter and a task per request); a job
+        # already taken is left alone: its transaction is bounded by the same timeout.
+        expiry = loop.call_later(self.timeout, self._expire, job)
+        try:
+            return await job.future
+        finally:
+            expiry.cancel()
+
+    def _expire(self, job: _Job) -> None:
+        if job in self._queue:
+            self._queue.remove(job)
+            job.future.set_exception(
+                DatabaseUnavailable(f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)")
+            )
 
     @property
     def pending(self) -> int:
@@ -151,7 +165,8 @@ class PostgresWriter:
 
         return await psycopg.AsyncConnection.connect(
             self.url,
-            autocommit=True,  # the transaction is ours: BEGIN ... COMMIT in the one query
+            # No BEGIN from the driver: a query of several statements is its own transaction.
+            autocommit=True,
             connect_timeout=max(1, round(self.timeout)),
             prepare_threshold=None,  # no server-side prepared statement (PgBouncer)
             cursor_factory=psycopg.AsyncClientCursor,
@@ -187,10 +202,8 @@ class PostgresWriter:
         statements = 2 * len(rounds)
         cap = max(1, int(self.timeout * 1000 / statements))
         parts = [
-            "BEGIN",
             f"SET LOCAL statement_timeout = {cap}",
             f"SET LOCAL lock_timeout = {cap}",
-            f"SET LOCAL idle_in_transaction_session_timeout = {int(self.timeout * 1000)}",
         ]
         params: list = []
         for batch in rounds:
@@ -200,7 +213,6 @@ class PostgresWriter:
             ]
             parts += [statement.sql, statement.kept_sql]
             params += [statement.rows_param(rows), [row[0] for row in rows]]
-        parts.append("COMMIT")
         return "; ".join(parts), params, rounds
 
     async def _run(self, sql: str, params: list) -> list[list[tuple]]:
@@ -233,12 +245,14 @@ class PostgresWriter:
 
 
 class LoopIntake:
-    """The bridge's ``on_loop`` hook (``plumbing.wsgi_bridge``): answers the ingest routes on
-    the event loop, or returns None for the Bottle app's threads to answer."""
+    """The bridge's ``on_loop`` hook (``plumbing.wsgi_bridge``): answers the ingest routes of
+    ``app`` (``create_app``) on the event loop, or returns None for the Bottle app's threads
+    to answer."""
 
-    def __init__(self, routes, store, outcomes, settings):
-        self.routes, self.store, self.outcomes = routes, store, outcomes
-        self.intake = routes.intake
+    def __init__(self, app, store, settings):
+        self.routes, self.store, self.outcomes = app.reports, store, app.outcomes
+        self.intake = self.routes.intake
+        self._app = app
         self._thread: ThreadPoolExecutor | None = None
         self._postgres: PostgresWriter | None = None
         if not _is_sqlite(store) and _have_psycopg():
@@ -273,10 +287,11 @@ class LoopIntake:
 
     async def __call__(self, environ: dict, call):
         """The answer (status, headers, body) to an ingest request, or None: not one of ours."""
+        started = environ.get(STARTED) or time.perf_counter()
         found = _route(environ)
         if found is None:
             return None
-        name, token = found
+        name, token, rule = found
         profile = self.routes.profiles.get(name)
         if profile is None:
             return None
@@ -295,15 +310,34 @@ class LoopIntake:
             except HttpError as exc:
                 taken = pending.finish(error=exc)
             except Exception as exc:
-                taken = exc
+                # What the threads' save would have raised: the route raises it, Bottle answers.
+                environ[TAKEN] = exc
+                return call(environ)
             else:
                 taken = pending.finish(results)
-        environ[TAKEN] = taken
-        answer = call(environ)
+        answer = self._answer(environ, profile, taken, rule, started)
         if self.outcomes.due() and not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().run_in_executor(None, self._flush)
         return answer
+
+    def _answer(self, environ: dict, profile, taken, rule: str, started: float):
+        """What the Bottle route and the app's middleware make of ``taken`` (``ingest.reply``,
+        ``HttpError.parts``, ``SECURITY_HEADERS``, ``logs.RequestLog``), without Bottle."""
+        self.routes.on_taken(taken)
+        if taken.error is None:
+            status, content_type, body = reply(profile, taken)
+            headers = [("Content-Type", content_type)]
+        else:
+            self._app.note_error(taken.error)
+            status, headers, body = taken.error.parts()
+        data = body.encode()
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        environ[ENDPOINT] = rule
+        headers += [("Content-Length", str(len(data))), *SECURITY_HEADERS]
+        headers.append((REQUEST_ID_HEADER, rid))
+        self._app.request_log.record(environ, str(status), time.perf_counter() - started, rid)
+        return status, headers, data
 
     async def _save(self, pending) -> list[Result]:
         """``Store.save_all`` on the loop: the bounces and held reports of one request."""
@@ -327,18 +361,20 @@ class LoopIntake:
             self._thread.shutdown(wait=True)
 
 
-def _route(environ: dict) -> tuple[str, str | None] | None:
-    """(profile name, path token) of an ingest request Bottle would route to the report
-    handlers; None for anything else (and for a path that is not plain ASCII)."""
+def _route(environ: dict) -> tuple[str, str | None, str] | None:
+    """(profile name, path token, the route's rule) of an ingest request Bottle would route to
+    the report handlers; None for anything else (and for a path that is not plain ASCII)."""
     path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
     if not path.isascii():
         return None
     match = _DI.fullmatch(path)
     if match is not None:
-        return ("di", match.group(1)) if method == "GET" else None
+        token = match.group(1)
+        return ("di", token, _DI_RULES[token is not None]) if method == "GET" else None
     match = _PROVIDER.fullmatch(path)
     if match is not None and method in ("GET", "POST"):
-        return match.group(1), match.group(2)
+        token = match.group(2)
+        return match.group(1), token, _PROVIDER_RULES[token is not None]
     return None
 
 

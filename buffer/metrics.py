@@ -23,7 +23,7 @@ from prometheus_client import (
 
 from .clock import ClockReading
 from .db import DatabaseUnavailable
-from .logs import Answered
+from .logs import ENDPOINT, Answered
 from .polls import Polling
 from .reports import Result
 from .retention import Purge, PurgeFailed
@@ -190,8 +190,10 @@ class Metrics:
     def _answered(self, answered: Answered) -> None:
         """Once per request (``logs.RequestLog``); the endpoint is the route's rule, so a token
         in the path never becomes a label, and a made-up method is ``other``."""
-        route = answered.environ.get("bottle.route")
-        endpoint = route.rule if route is not None else UNMATCHED
+        endpoint = answered.environ.get(ENDPOINT)
+        if endpoint is None:
+            route = answered.environ.get("bottle.route")
+            endpoint = route.rule if route is not None else UNMATCHED
         method = answered.environ.get("REQUEST_METHOD", "")
         method = method if method in METHODS else OTHER_METHOD
         self._of(self.latency, endpoint, method).observe(answered.seconds)

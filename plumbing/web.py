@@ -40,8 +40,23 @@ class HttpError(Exception):
             self.status = status
         self.headers = dict(headers or {})
 
+    def told(self) -> str:
+        """What the answer says; the message (``str(self)``) is for logs and commands."""
+        return str(self)
+
+    def parts(self) -> tuple[int, list[tuple[str, str]], str]:
+        """The answer as status, header fields and body (``response()`` for Bottle; the same
+        for a server that answers without it)."""
+        headers = {"Content-Type": "application/json", **self.headers}
+        return (
+            self.status,
+            list(headers.items()),
+            error_body(self.status, self.told(), self.parameter),
+        )
+
     def response(self) -> HTTPResponse:
-        return json_response(self.status, str(self), self.parameter, self.headers)
+        status, headers, body = self.parts()
+        return HTTPResponse(body, status=status, headers=dict(headers))
 
 
 class BadRequest(HttpError):

@@ -2,15 +2,19 @@
 clear; control characters escaped (docs/spec.md §5)."""
 
 import dataclasses
+import io
 import json
 import logging
+import re
 import uuid
 
 import pytest
 import requests
 
 from smsbounce.buffer.logs import (
+    ACCESS_LOGGER,
     JsonFormatter,
+    RequestLog,
     mask_number,
     mask_numbers,
     redact_path,
@@ -224,3 +228,44 @@ def test_a_request_id_made_here_is_a_random_uuid_in_hex():
         assert len(rid) == 32 and uuid.UUID(hex=rid).hex == rid
         assert uuid.UUID(hex=rid).version == 4 and uuid.UUID(hex=rid).variant == uuid.RFC_4122
     assert request_id("abc-123") == "abc-123" and request_id("x" * 65) not in made
+
+
+@pytest.mark.parametrize(
+    ("path", "rid"),
+    [
+        ("/api/v1/notifications/set/s3cr3t-ingest-token", "req-1"),
+        ("/api/v1/providers/+4915112345678/report", "12345678"),
+        ("/healthz", "a.b:c-d_e"),
+        ("/p\x7fq\x85/\xa0Ärger", "x" * 64),
+        ("/api/v1/notifications/get?page=1", "0049151123456"),
+        ('/quote"back\\slash', "ok"),
+    ],
+)
+def test_an_access_line_written_straight_is_the_line_logging_writes(path, rid):
+    """Under ``serve`` the access line skips logging's record (``RequestLog.record``); what it
+    writes must be, byte for byte, what the formatter writes of the record."""
+    log = logging.getLogger(ACCESS_LOGGER)
+    saved = (log.handlers[:], log.propagate, log.level)
+    formatter = JsonFormatter(secrets=("s3cr3t-ingest-token",))
+    straight, through_logging = io.StringIO(), io.StringIO()
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "REMOTE_ADDR": "10.0.0.7"}
+    try:
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        log.handlers = [logging.StreamHandler(straight)]
+        log.handlers[0].setFormatter(formatter)
+        RequestLog(None).record(environ, "404", 0.0123456, rid)
+        # A second handler: the record goes through logging, as under pytest's capture.
+        log.handlers = [logging.StreamHandler(through_logging), logging.NullHandler()]
+        log.handlers[0].setFormatter(formatter)
+        RequestLog(None).record(environ, "404", 0.0123456, rid)
+    finally:
+        log.handlers, log.propagate = saved[:2]
+        log.setLevel(saved[2])
+
+    def without_time(text: str) -> str:
+        assert text.endswith("\n") and text.count("\n") == 1
+        return re.sub(r'^\{"time": "[^"]+"', '{"time": ""', text)
+
+    assert without_time(straight.getvalue()) == without_time(through_logging.getvalue())
+    assert json.loads(straight.getvalue())["status"] == 404

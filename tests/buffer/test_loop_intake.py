@@ -147,7 +147,7 @@ class _Buffer:
         self.store = Store.open(settings)
         self.app = create_app(settings, self.store)
         self.bridge = WsgiBridge(self.app, threads=1, body_timeout=5, max_body=MAX_BODY_BYTES)
-        self.loop_intake = LoopIntake(self.app.reports, self.store, self.app.outcomes, settings)
+        self.loop_intake = LoopIntake(self.app, self.store, settings)
 
     def rows(self) -> tuple[list, list]:
         model = self.store._model
@@ -274,3 +274,33 @@ def test_settings_can_turn_it_off():
     assert Settings.from_env({}).loop_intake is True
     assert Settings.from_env({"SMSBOUNCE_LOOP_INTAKE": "0"}).loop_intake is False
     assert dataclasses.replace(Settings(), loop_intake=False).loop_intake is False
+
+
+def test_a_report_no_batch_took_within_the_timeout_is_answered_503():
+    """A batch that hangs holds its own reports (its transaction is bounded by the same
+    timeout); a report queued behind it is answered 503 once the timeout has passed."""
+    from smsbounce.buffer.errors import DatabaseUnavailable
+    from smsbounce.buffer.loop_intake import LoopGroupCommit
+
+    async def slow_write(jobs):
+        await asyncio.sleep(0.6)
+        return ["written"] * len(jobs)
+
+    async def two():
+        batches = LoopGroupCommit(
+            slow_write, batch_size=1, batch_wait=0, timeout=0.2, on_batch=lambda rows: None
+        )
+        first = asyncio.ensure_future(batches.submit("first", 1))
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(batches.submit("second", 1))
+        done = await asyncio.gather(first, second, return_exceptions=True)
+        return done, batches.pending
+
+    loop = asyncio.new_event_loop()
+    try:
+        (first, second), pending = loop.run_until_complete(two())
+    finally:
+        loop.close()
+    assert first == "written"
+    assert isinstance(second, DatabaseUnavailable) and "SMSBOUNCE_DB_TIMEOUT" in str(second)
+    assert pending == 0
