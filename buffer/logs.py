@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import math
 import os
 import re
 import time
@@ -91,6 +92,26 @@ def request_id(incoming: str | None) -> str:
     return raw.hex()
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
+def utc_stamp(created: float) -> str:
+    """``created`` (seconds since the epoch) as ``2026-12-07T12:49:22.123Z``: what
+    ``datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")`` writes,
+    rounded the same way, with the date and time formatted once per second."""
+    global _last_second
+    fraction, whole = math.modf(created)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    second = int(whole)
+    last, text = _last_second
+    if second != last:
+        text = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second = (second, text)
+    return f"{text}.{micros // 1000:03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", …fields}`` on one line.
 
@@ -102,6 +123,7 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
         self.show_numbers = show_numbers
+        self._heads: dict[str, str] = {}  # access_line's cleaned level and logger, per logger
 
     def format(self, record: logging.LogRecord) -> str:
         exception = self.formatException(record.exc_info) if record.exc_info else None
@@ -119,9 +141,8 @@ class JsonFormatter(logging.Formatter):
         fields: dict,
         exception: str | None = None,
     ) -> str:
-        moment = datetime.fromtimestamp(created, timezone.utc)
         entry = {
-            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": utc_stamp(created),
             "level": level.lower(),
             "logger": logger,
             "message": message,
@@ -135,15 +156,16 @@ class JsonFormatter(logging.Formatter):
     def access_line(self, created: float, logger: str, message: str, fields: dict) -> str:
         """``line()`` of an INFO record whose fields are strings and numbers, written with one
         format string instead of ``json.dumps`` of a dict (``RequestLog``'s access lines)."""
-        moment = datetime.fromtimestamp(created, timezone.utc)
-        stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         clean, quote = self._clean, _quote
-        head = (
-            f'{{"time": {quote(clean("time", stamp))}, "level": "info", '
-            f'"logger": {quote(clean("logger", logger))}, '
-            f'"message": {quote(clean("message", message))}'
-        )
-        parts = [head]
+        head = self._heads.get(logger)
+        if head is None:
+            level, name = quote(clean("level", "info")), quote(clean("logger", logger))
+            head = self._heads[logger] = f'"level": {level}, "logger": {name}'
+        parts = [
+            f'{{"time": {quote(clean("time", utc_stamp(created)))}',
+            head,
+            f'"message": {quote(clean("message", message))}',
+        ]
         for name, value in fields.items():
             if isinstance(value, str):
                 parts.append(f"{quote(name)}: {quote(clean(name, value))}")

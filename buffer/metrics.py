@@ -157,6 +157,10 @@ class Metrics:
         # and locks on every call. Every label value comes from a closed set, so this stays
         # small.
         self._series: dict[tuple, object] = {}
+        # singledispatchmethod builds a new wrapper at every attribute access (Python 3.11),
+        # once per request or more: dispatched here, bound once.
+        dispatch = vars(Metrics)["observe"].dispatcher.dispatch
+        self.observe = lambda event: dispatch(type(event))(self, event)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type; in multiprocess mode, every worker's."""

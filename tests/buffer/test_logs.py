@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -20,6 +21,7 @@ from smsbounce.buffer.logs import (
     redact_path,
     request_id,
     strip_queries,
+    utc_stamp,
 )
 from tests.buffer.ops_helpers import access_entries, entries, json_logs
 from tests.helpers import report_query
@@ -269,3 +271,23 @@ def test_an_access_line_written_straight_is_the_line_logging_writes(path, rid):
 
     assert without_time(straight.getvalue()) == without_time(through_logging.getvalue())
     assert json.loads(straight.getvalue())["status"] == 404
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        0.0,
+        1765108162.0,
+        1765108162.0005,
+        1765108162.9994999,
+        1765108162.9995,
+        1765108162.9999996,
+        1765108162.123456,
+        4102444799.999,
+        1e9 + 0.5,
+    ],
+)
+def test_the_time_stamp_is_what_datetime_writes(created):
+    expected = datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")
+    assert utc_stamp(created) == expected.replace("+00:00", "Z")
+    assert utc_stamp(created) == utc_stamp(created)  # the cached second gives the same
