@@ -1,0 +1,63 @@
+"""The query and form parser's ASCII path (``request_params._ascii_pairs``) reads every ASCII
+input exactly as ``urllib.parse.parse_qsl`` does, the parser it stands in for."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsbounce.buffer.errors import InvalidParameter
+from smsbounce.buffer.request_params import MAX_PARAMETERS, parse_pairs
+
+# What moves the parser: separators, escapes (valid, broken, of bytes that are not UTF-8), pluses.
+PIECES = ["&", "=", "+", "%", "%2B", "%20", "%C3%A9", "%E9", "%zz", "%4", "a", "B", "0", " ", ";"]
+
+
+def _reference(raw: bytes, max_fields: int):
+    try:
+        return parse_qsl(
+            raw.decode("utf-8", "surrogateescape"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            max_num_fields=max_fields,
+        )
+    except ValueError:
+        return "too many"
+
+
+def _ours(raw: bytes, max_fields: int):
+    from smsbounce.buffer.request_params import _ascii_pairs
+
+    found = _ascii_pairs(raw.decode("ascii"), max_fields)
+    return "too many" if found is None else found
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.integers(1, 8))
+def test_the_ascii_path_reads_what_parse_qsl_reads(pieces, max_fields):
+    raw = "".join(pieces).encode("ascii")
+    assert _ours(raw, max_fields) == _reference(raw, max_fields)
+
+
+@given(st.text(st.characters(max_codepoint=127), max_size=60))
+def test_any_ascii_text_too(text):
+    raw = text.encode("ascii")
+    assert _ours(raw, MAX_PARAMETERS) == _reference(raw, MAX_PARAMETERS)
+
+
+def test_a_real_report_query():
+    query = (
+        b"orderID=B1-1-42&time=101010&date=07122026&msisdn=%2B49123456789"
+        b"&status=0x4503%20Message%201%20of%20the%20order&empty=&bare"
+    )
+    assert parse_pairs(query, MAX_PARAMETERS, "query string") == _reference(query, MAX_PARAMETERS)
+
+
+def test_one_parameter_too_many_is_named_as_such():
+    query = "&".join(f"p{i}=v" for i in range(MAX_PARAMETERS + 1)).encode()
+    with pytest.raises(InvalidParameter, match=f"more than {MAX_PARAMETERS} parameters"):
+        parse_pairs(query, MAX_PARAMETERS, "query string")
+    assert len(parse_pairs(query.rsplit(b"&", 1)[0], MAX_PARAMETERS, "query string")) == 64
