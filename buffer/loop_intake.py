@@ -250,7 +250,7 @@ class LoopIntake:
     to answer."""
 
     def __init__(self, app, store, settings):
-        self.routes, self.store, self.outcomes = app.reports, store, app.outcomes
+        self.routes, self.store = app.reports, store
         self.intake = self.routes.intake
         self._app = app
         self._thread: ThreadPoolExecutor | None = None
@@ -264,7 +264,6 @@ class LoopIntake:
             )
         self._writer: LoopGroupCommit | None = None
         self._settings = settings
-        self._flushing = False
 
     def _batches(self) -> LoopGroupCommit:
         if self._writer is None:
@@ -315,11 +314,8 @@ class LoopIntake:
                 return call(environ)
             else:
                 taken = pending.finish(results)
-        answer = self._answer(environ, profile, taken, rule, started)
-        if self.outcomes.due() and not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().run_in_executor(None, self._flush)
-        return answer
+        # What was counted is written by the worker's counting thread (OutcomeCounts.start).
+        return self._answer(environ, profile, taken, rule, started)
 
     def _answer(self, environ: dict, profile, taken, rule: str, started: float):
         """What the Bottle route and the app's middleware make of ``taken`` (``ingest.reply``,
@@ -347,12 +343,6 @@ class LoopIntake:
             raise ValueError("only bounces are stored")
         work = (pending.bounces, pending.profile.name, pending.held)
         return await self._batches().submit(work, len(pending.bounces) + len(pending.held))
-
-    def _flush(self) -> None:
-        try:
-            self.outcomes.flush_if_due()
-        finally:
-            self._flushing = False
 
     async def close(self) -> None:
         if self._postgres is not None:
