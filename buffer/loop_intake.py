@@ -4,18 +4,18 @@ A request to an ingest route (``ingest.INGEST``, ``ingest.PROVIDER_REPORT``) is 
 granian handed it over, on the worker's event loop, with no thread hop: the bridge has read it
 with its limits (``plumbing.wsgi_bridge``), the one door (``Intake.prepare``) decides, the
 bounces join the batch this worker writes next (``LoopGroupCommit``), and once that batch is
-committed ``Pending.finish`` makes the request's ``Taken``. The Bottle route then answers that
-``Taken`` on the loop (``ingest.TAKEN``) exactly as it answers one it decided itself: the same
-status, body, headers, access line, request id and metrics, because they are the same code
-reading the same ``Taken``; it touches no database on that path.
+committed ``Pending.finish`` makes the request's ``Taken``. The loop answers it with the rules
+the Bottle route and the app's middleware answer by — ``ingest.reply``, ``HttpError.parts``,
+``SECURITY_HEADERS``, the request id and ``RequestLog.record`` (access line and metrics) — so
+status, body, headers, access line and metrics are the same (tests/buffer/test_loop_intake.py).
 
 PostgreSQL is written through psycopg 3's asyncio connection, one per worker (one batch at a
 time is in flight), in one round trip per batch: the ``SET LOCAL`` timeouts and the ranked
 upsert sent as one simple query — which PostgreSQL runs as one transaction — with the values
-bound on the client —
-no startup parameter and no server-side prepared statement, so PgBouncer in transaction pooling
-works as it does for the rest of the buffer. SQLite (and a PostgreSQL batch that quarantines or
-keeps reports, rare) is written by the store's own ``write_batch`` on one writer thread.
+bound on the client: no startup parameter and no server-side prepared statement, so PgBouncer
+in transaction pooling works as it does for the rest of the buffer. SQLite (and a PostgreSQL
+batch that quarantines or keeps reports, rare) is written by the store's own ``write_batch``
+on one writer thread.
 
 What does not fit the fast path — another method or path, an unknown provider, a body refused
 before the door — goes to the Bottle app on the bridge's threads, unchanged.

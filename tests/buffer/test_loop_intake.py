@@ -16,12 +16,14 @@ import contextlib
 import dataclasses
 import io
 import json
+import logging
 import os
 from urllib.parse import urlencode
 
 import pytest
 
 from smsbounce.buffer.app import create_app
+from smsbounce.buffer.logs import ACCESS_LOGGER
 from smsbounce.buffer.loop_intake import LoopIntake
 from smsbounce.buffer.request_params import MAX_BODY_BYTES
 from smsbounce.buffer.store import Store
@@ -188,22 +190,46 @@ def event_loop_of_test():
     loop.close()
 
 
+def _access_line(caplog) -> dict:
+    """The fields of the last access line, but its duration."""
+    record = [r for r in caplog.records if r.name == ACCESS_LOGGER][-1]
+    return {"message": record.getMessage(), **record.fields, "duration_ms": None}
+
+
+def _counts(buffer) -> dict:
+    """Every counter the app's metrics hold (the latency histogram times, the others count)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for metric in buffer.app.metrics.registry.collect()
+        if metric.type == "counter"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+
+
 def test_the_loop_and_the_bottle_route_answer_every_case_alike(
     db_url, second_url, tmp_path, event_loop_of_test, caplog
 ):
+    """Status, headers, body, rows, access line and metrics."""
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     loop = event_loop_of_test
     bottle = _Buffer(db_url, tmp_path, "bottle")
     on_loop = _Buffer(second_url, tmp_path, "loop")
     try:
         for name, method, path, query, kind, body, taken_on_loop in CASES:
             expected = _answer(bottle.bridge._call(_environ(method, path, query, kind, body)))
+            expected_line = _access_line(caplog)
             environ = _environ(method, path, query, kind, body)
             answer = loop.run_until_complete(on_loop.loop_intake(environ, on_loop.bridge._call))
             assert (answer is not None) == taken_on_loop, name
             got = _answer(answer if answer is not None else on_loop.bridge._call(environ))
             assert got == expected, name
+            assert _access_line(caplog) == expected_line, name
             assert on_loop.rows() == bottle.rows(), name
         assert bottle.rows()[0] and bottle.rows()[1]  # the cases did store and quarantine
+        assert _counts(on_loop) == _counts(bottle)
+        counted = {name for name, _ in _counts(bottle)}
+        assert {"smsbounce_reports_stored_total", "smsbounce_http_responses_total"} <= counted
     finally:
         loop.run_until_complete(on_loop.loop_intake.close())
         for buffer in (bottle, on_loop):
