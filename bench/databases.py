@@ -53,17 +53,16 @@ def scratch(kind: str, pg_server: str, tables: bool = True) -> Iterator[str]:
             shutil.rmtree(directory, ignore_errors=True)
         return
     try:
-        import psycopg2
+        import psycopg
     except ImportError:
-        raise Unavailable("psycopg2 is missing: pip install -e '.[postgres]'") from None
+        raise Unavailable("psycopg is missing: pip install -e '.[postgres]'") from None
     try:
-        admin = psycopg2.connect(pg_server, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
+        admin = psycopg.connect(pg_server, connect_timeout=5, autocommit=True)
+    except psycopg.OperationalError as exc:
         raise Unavailable(
             f"cannot connect to {pg_server} ({str(exc).strip()}); pass --database-url "
             "postgresql://user@host:port/db of a server where this user may CREATE DATABASE"
         ) from None
-    admin.autocommit = True
     name = f"smsbounce_bench_{uuid.uuid4().hex[:10]}"
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -133,19 +132,18 @@ def bulk_load(url: str, count: int, first_micros: int, step_micros: int) -> None
         connection.execute("ANALYZE")
         connection.close()
         return
-    import psycopg2
+    import psycopg
 
-    connection = psycopg2.connect(url)
-    with connection, connection.cursor() as cursor:
+    connection = psycopg.connect(url, autocommit=True)
+    with connection.transaction(), connection.cursor() as cursor:
         batch = 100_000
         source = rows(count, first_micros, step_micros)
         for _ in range(0, count, batch):
             buffer = io.StringIO()
             for _, row in zip(range(batch), source, strict=False):
                 buffer.write("\t".join(_copy_text(value) for value in row) + "\n")
-            buffer.seek(0)
-            cursor.copy_expert(f"COPY notifications ({', '.join(COLUMNS)}) FROM STDIN", buffer)
-    connection.autocommit = True
+            with cursor.copy(f"COPY notifications ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
     with connection.cursor() as cursor:
         # Sets the visibility map too, as autovacuum would on a live table.
         cursor.execute("VACUUM ANALYZE notifications")

@@ -116,17 +116,16 @@ class Peer(Process):
 
 
 def _admin(pg_server: str):
-    import psycopg2
+    import psycopg
 
-    connection = psycopg2.connect(pg_server)
-    connection.autocommit = True  # each look at pg_stat_activity sees the present
-    return connection
+    # autocommit: each look at pg_stat_activity sees the present
+    return psycopg.connect(pg_server, autocommit=True)
 
 
 def _peer_rows(database_url: str) -> int:
-    import psycopg2
+    import psycopg
 
-    connection = psycopg2.connect(database_url)
+    connection = psycopg.connect(database_url)
     try:
         with connection.cursor() as cursor:
             cursor.execute('SELECT count(*) FROM "Notifications"')

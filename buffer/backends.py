@@ -13,6 +13,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
+from functools import cache
 
 from peewee import SQL, BigIntegerField, Database, OperationalError, fn
 from playhouse.db_url import connect as connect_url
@@ -71,9 +72,11 @@ class PostgreSQL:
     """PostgreSQL, possibly behind PgBouncer in transaction pooling mode, where consecutive
     transactions of one client run on different server connections: nothing here relies on
     session state. The timeouts are set inside each transaction (``SET LOCAL``), never as
-    startup options (PgBouncer refuses those) or per session; psycopg2 binds parameters on the
-    client, so no server-side prepared statement is left behind on a connection another client
-    gets next."""
+    startup options (PgBouncer refuses those) or per session. The driver is psycopg 3, as for
+    the event loop's intake: its cursors bind parameters on the client (``ClientCursor``) and
+    it prepares nothing (``prepare_threshold=None``), so no server-side prepared statement is
+    left behind on a connection another client gets next, and a query may hold several
+    statements with parameters (``SET LOCAL …; INSERT …``)."""
 
     name = "PostgreSQL"
     # The database's clock in the ingest time's unit, UTC microseconds (docs/spec.md §4, one
@@ -85,13 +88,16 @@ class PostgreSQL:
 
     def connect(self, url: str, timeout: float, pool: dict) -> Database:
         try:
-            import psycopg2  # noqa: F401 - only to say what to install, before peewee fails
+            cursor = _last_result_cursor()
         except ImportError:
             raise UnsupportedDatabaseUrl(
                 "a PostgreSQL database URL needs the driver: pip install 'smsbounce[postgres]'"
             ) from None
         return _PostgresPool(
             **parse_url(url),
+            prefer_psycopg3=True,  # peewee would take psycopg2 where both are installed
+            prepare_threshold=None,  # no server-side prepared statement (PgBouncer)
+            cursor_factory=cursor,  # every cursor binds on the client
             connect_timeout=max(1, round(timeout)),
             # A statement can never outlast the settle lag (docs/spec.md §4, commit skew).
             timeout_ms=int(timeout * 1000),
@@ -190,6 +196,26 @@ class _Unnested:
             return {}
         cursor = database.execute_sql(budget.sql() + self.kept_sql, [left_alone])
         return {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
+
+
+@cache
+def _last_result_cursor() -> type:
+    """psycopg 3's ``ClientCursor`` (parameters bound on the client, as psycopg2 did) that,
+    like psycopg2, answers for the last statement of a query of several: ``SET LOCAL …;
+    INSERT … RETURNING`` gives the rows and the row count of the INSERT. psycopg 3 stops at the
+    first result (``nextset()`` moves on). ImportError without psycopg 3."""
+    import psycopg
+
+    class LastResultCursor(psycopg.ClientCursor):
+        __slots__ = ()
+
+        def execute(self, query, params=None, **kwargs):
+            super().execute(query, params, **kwargs)
+            while self.nextset():
+                pass
+            return self
+
+    return LastResultCursor
 
 
 class _PostgresPool(PooledPostgresqlDatabase):

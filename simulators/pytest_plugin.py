@@ -15,7 +15,7 @@ server on 127.0.0.1, port 0, stopped after the test (docs/pytest-plugin.md).
 
 Our modules are imported inside the fixtures: pytest loads this plugin in every session of an
 environment where smsbounce is installed, and such a session should not pay for (or, without
-``responses`` or ``psycopg2``, fail on) services it never starts.
+``responses`` or ``psycopg``, fail on) services it never starts.
 """
 
 from __future__ import annotations
@@ -77,11 +77,10 @@ def throwaway_database(server_url: str) -> Iterator[str]:
     """A new database on the PostgreSQL server of ``server_url`` (the URL names any database
     the user may connect to, and may ``CREATE DATABASE``); its URL, dropped on exit. A database
     of its own keeps concurrent runs on one server from seeing each other's rows.
-    ``psycopg2.OperationalError`` when the server cannot be reached."""
-    import psycopg2
+    ``psycopg.OperationalError`` when the server cannot be reached."""
+    import psycopg
 
-    admin = psycopg2.connect(server_url, connect_timeout=5)
-    admin.autocommit = True
+    admin = psycopg.connect(server_url, connect_timeout=5, autocommit=True)
     name = f"smsbounce_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.cursor() as cursor:

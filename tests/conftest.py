@@ -34,12 +34,12 @@ def pg_server_url():
     admin_url = os.environ.get(PG_URL_VARIABLE)
     if not admin_url:
         _pg_unavailable("it is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    import psycopg2
+    import psycopg
 
     database = contextlib.ExitStack()
     try:
         url = database.enter_context(throwaway_database(admin_url))
-    except psycopg2.OperationalError as exc:
+    except psycopg.OperationalError as exc:
         _pg_unavailable(f"cannot connect to {admin_url}: {str(exc).strip()}")
     with database:
         yield url

@@ -128,9 +128,9 @@ def hold_write_lock(db_url: str):
         connection = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
         connection.execute("BEGIN IMMEDIATE")
     else:
-        import psycopg2
+        import psycopg
 
-        connection = psycopg2.connect(db_url)
+        connection = psycopg.connect(db_url)
         connection.cursor().execute("LOCK TABLE notifications IN EXCLUSIVE MODE")
     return lambda: (connection.rollback(), connection.close())
 
@@ -142,10 +142,10 @@ def wait_for_lock_waiter(pg_url: str, statement: str, timeout: float = 10.0) -> 
 
     PostgreSQL only: SQLite writers wait in their busy handler, invisibly.
     """
-    import psycopg2
+    import psycopg
 
-    watcher = psycopg2.connect(pg_url)
-    watcher.autocommit = True  # pg_stat_activity is a snapshot per transaction
+    # autocommit: pg_stat_activity is a snapshot per transaction
+    watcher = psycopg.connect(pg_url, autocommit=True)
     deadline = time.monotonic() + timeout
     try:
         with watcher.cursor() as cursor:

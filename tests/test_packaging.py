@@ -10,10 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("buffer", "cpi_proxy", "contracts", "plumbing", "simulators")
-# Imported only where an extra is installed: psycopg2 and psycopg (postgres) when the database
-# URL asks for them; pytest and responses (pytest) by the pytest plugin, which pytest loads, and
-# its mocks.
-OPTIONAL = {"psycopg2", "psycopg", "pytest", "responses"}
+# Imported only where an extra is installed: psycopg (postgres) when the database URL asks for
+# it; pytest and responses (pytest) by the pytest plugin, which pytest loads, and its mocks.
+OPTIONAL = {"psycopg", "pytest", "responses"}
 
 
 def _imported_modules():

@@ -81,11 +81,10 @@ def fresh_database(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
     request.getfixturevalue("pg_server_url")  # skips, or fails under CI, without PostgreSQL
-    import psycopg2
+    import psycopg
 
     admin_url = os.environ[PG_URL_VARIABLE]
-    admin = psycopg2.connect(admin_url, connect_timeout=5)
-    admin.autocommit = True
+    admin = psycopg.connect(admin_url, connect_timeout=5, autocommit=True)
     name = f"smsbounce_fresh_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')

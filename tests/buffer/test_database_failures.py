@@ -82,17 +82,17 @@ def test_postgres_outage_answers_503_and_pooled_connections_recover(start_buffer
 
 
 def test_postgres_backend_killed_between_requests_is_replaced(start_buffer, postgres_url):
-    import psycopg2
+    import psycopg
 
     server = start_buffer(settings_for(postgres_url))
     assert deliver(server, "one").json()["result"] == "stored"
-    with psycopg2.connect(postgres_url) as admin, admin.cursor() as cursor:
+    # psycopg 3 closes the connection at the end of its with block
+    with psycopg.connect(postgres_url) as admin, admin.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         assert cursor.fetchone()[0] >= 1
-    admin.close()
     assert deliver(server, "two").json()["result"] == "stored"
 
 
@@ -128,11 +128,10 @@ def test_a_request_finding_the_pool_in_use_answers_503_then_gets_a_connection(st
 def limited_role_url(postgres_url):
     """The test database as a role of its own whose CONNECTION LIMIT the test sets
     (superusers ignore limits); yields (url, set_limit)."""
-    import psycopg2
+    import psycopg
 
     role = f"smsbounce_limited_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(postgres_url)
-    admin.autocommit = True
+    admin = psycopg.connect(postgres_url, autocommit=True)
     cursor = admin.cursor()
     cursor.execute(f'CREATE ROLE "{role}" LOGIN')
     cursor.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')

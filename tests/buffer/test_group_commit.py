@@ -49,9 +49,9 @@ def committed(db_url: str, message_id: str) -> bool:
         connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
         sql = 'SELECT 1 FROM notifications WHERE "messageId" = ?'
     else:
-        import psycopg2
+        import psycopg
 
-        connection = psycopg2.connect(db_url)
+        connection = psycopg.connect(db_url)
         sql = 'SELECT 1 FROM notifications WHERE "messageId" = %s'
     try:
         cursor = connection.cursor()
@@ -136,10 +136,9 @@ def quarantine_fails(db_url):
         )
         drop = "DROP TRIGGER fail"
     else:
-        import psycopg2
+        import psycopg
 
-        connection = psycopg2.connect(db_url)
-        connection.autocommit = True
+        connection = psycopg.connect(db_url, autocommit=True)
         connection.cursor().execute(
             "CREATE FUNCTION fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             "RAISE EXCEPTION 'no disk' USING ERRCODE = 'io_error'; END $$; "

@@ -85,9 +85,9 @@ def _hold_update(db_url, message_id, ingested_at):
         connection.execute("BEGIN IMMEDIATE")
         execute = connection.execute
     else:
-        import psycopg2
+        import psycopg
 
-        connection = psycopg2.connect(db_url)
+        connection = psycopg.connect(db_url)
         execute = connection.cursor().execute
     execute(
         f'UPDATE notifications SET "ingestedAt" = {ingested_at} '

@@ -163,9 +163,10 @@ def test_workers_end_with_their_master_killed_and_free_its_port(tmp_path):
         assert following.stop() == 0
 
 
-# Imports the command with psycopg2 made unimportable, as on an install without the extra.
+# Imports the command with psycopg (3) made unimportable, as on an install without the extra;
+# psycopg2, where it happens to be installed, is not a driver the buffer takes.
 _WITHOUT_DRIVER = (
-    "import sys; sys.modules['psycopg2'] = None; "
+    "import sys; sys.modules['psycopg'] = None; "
     "from smsbounce.buffer.cli import main; sys.exit(main())"
 )
 

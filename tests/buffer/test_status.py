@@ -130,9 +130,9 @@ def test_a_commit_delayed_past_a_poll_is_served_exactly_once_in_the_next_window(
 def hold_message(pg_url: str, message_id: str):
     """Insert ``message_id`` from a second connection and keep the transaction open, so an
     upsert of the same message waits for it; return the function that rolls it back."""
-    import psycopg2
+    import psycopg
 
-    connection = psycopg2.connect(pg_url)
+    connection = psycopg.connect(pg_url)
     connection.cursor().execute(
         'INSERT INTO notifications ("messageId", recipient, "statusCode", "statusText", type, '
         'timestamp, "ingestedAt", provider) '

@@ -121,11 +121,10 @@ class ThrowawayPostgres:
 
     def fresh_database(self) -> str:
         """A new, empty database on this server; its URL."""
-        import psycopg2
+        import psycopg
 
         name = f"fault_{os.urandom(5).hex()}"
-        admin = psycopg2.connect(self.url, connect_timeout=5)
-        admin.autocommit = True
+        admin = psycopg.connect(self.url, connect_timeout=5, autocommit=True)
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
         admin.close()
@@ -176,7 +175,7 @@ class PgBouncer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def start(self, timeout: float = 15) -> None:
-        import psycopg2
+        import psycopg
 
         self.process = subprocess.Popen(
             [self.binary, str(self.ini)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -184,9 +183,9 @@ class PgBouncer:
         deadline = time.monotonic() + timeout
         while True:  # until it answers a query through to the server
             try:
-                psycopg2.connect(self.url("/postgres"), connect_timeout=2).close()
+                psycopg.connect(self.url("/postgres"), connect_timeout=2).close()
                 return
-            except psycopg2.OperationalError as exc:
+            except psycopg.OperationalError as exc:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"pgbouncer did not start: {exc}\n{self.log()}") from exc
                 time.sleep(0.05)

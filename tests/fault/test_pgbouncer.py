@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import psycopg2
+import psycopg
 import pytest
 import requests
 
@@ -70,7 +70,7 @@ def test_serve_works_behind_pgbouncer_and_its_timeouts_still_hold(
 
     # A lock held directly on PostgreSQL: the statement and lock timeouts, set inside each
     # transaction, still end the wait through the pooler (a session setting could not).
-    blocker = psycopg2.connect(own_pg_url)
+    blocker = psycopg.connect(own_pg_url)
     with blocker.cursor() as cursor:
         cursor.execute("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE")
         assert_503_in_time(buffer, f"locked-{pool_mode}")
@@ -100,7 +100,7 @@ def test_a_saturated_pgbouncer_answers_503_and_the_buffer_recovers_by_itself(
     bouncer = pgbouncer("transaction", max_db_connections=1, query_wait_timeout=QUERY_WAIT_S)
     buffer = serve(env(bouncer.url(own_pg_url)))
     assert_recovered(buffer, "before")
-    holder = psycopg2.connect(bouncer.url(own_pg_url))
+    holder = psycopg.connect(bouncer.url(own_pg_url))
     with holder.cursor() as cursor:
         cursor.execute("SELECT 1")  # a transaction is open: the server connection is taken
         # A call waits twice at most (the pool's check of its connection, then the

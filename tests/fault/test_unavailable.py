@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
+import psycopg
 import pytest
 import requests
 
@@ -77,7 +77,7 @@ def assert_recovered(buffer, tag: str) -> None:
 def test_postgres_lock_held_answers_503_in_time(own_pg_url, serve):
     buffer = serve(env(own_pg_url))
     assert_recovered(buffer, "before")
-    blocker = psycopg2.connect(own_pg_url)
+    blocker = psycopg.connect(own_pg_url)
     with blocker.cursor() as cursor:
         cursor.execute("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE")
         assert_503_in_time(buffer, "locked")
