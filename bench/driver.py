@@ -1,11 +1,16 @@
 """The batch upsert's two ways to send its rows, side by side: ``python -m bench.driver``.
 
-The buffer writes a batch of bounces in one round trip on psycopg 3 (client-side binding, one
-simple query). Its rows go either as one JSON parameter read as ``jsonb`` (what
-``backends._Unnested`` sends) or as one text array per column (what it sent before issue 22).
-For each batch size this runs both on a scratch PostgreSQL database, alternating, on a
-connection of their own, and prints the client's CPU per batch (``time.process_time``), its
-backend's (``/proc``; the server must run on this machine), and the ratios.
+The event loop's intake writes a batch of bounces in one round trip on psycopg 3 (client-side
+binding, one simple query). Three ways of that query, each run on a scratch PostgreSQL
+database, alternating, on a connection of its own:
+
+- ``upsert``: what it sends — the timeouts and the upsert, its rows one JSON parameter read as
+  ``jsonb`` (``backends._Unnested``);
+- ``with_read``: the same plus the read of the rows it left alone (issue 22's first version);
+- ``arrays``: that, with the rows as one text array per column (before issue 22).
+
+It prints the client's CPU per batch (``time.process_time``), its backend's (``/proc``; the
+server must run on this machine), and each way's ratio to ``upsert``.
 
     python -m bench.driver [--database-url postgresql://…] [--batches 2000] [--sizes 1,4,16]
 """
@@ -54,13 +59,15 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
     statement = store.upsert.statement()
     store.close()
     columns = statement.arrays
+    read = statement.kept_sql
     ways = {
-        "json": lambda rows: (
-            f"{TIMEOUTS}; {statement.sql}; {statement.kept_sql}",
+        "upsert": lambda rows: (f"{TIMEOUTS}; {statement.sql}", [statement.rows_param(rows)]),
+        "with_read": lambda rows: (
+            f"{TIMEOUTS}; {statement.sql}; {read}",
             [statement.rows_param(rows), [row[0] for row in rows]],
         ),
         "arrays": lambda rows: (
-            f"{TIMEOUTS}; {_as_arrays(statement.sql, columns)}; {statement.kept_sql}",
+            f"{TIMEOUTS}; {_as_arrays(statement.sql, columns)}; {read}",
             [*[list(c) for c in zip(*rows, strict=True)][:columns], [row[0] for row in rows]],
         ),
     }
@@ -90,10 +97,12 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
         for way in ways:
             for side in ("client", "server"):
                 row[f"{way}_{side}_us"] = round(statistics.median(spent[way][side]))
-        for side in ("client", "server"):
-            arrays = row[f"arrays_{side}_us"]  # 0: too few batches for /proc's ticks
-            ratio = row[f"json_{side}_us"] / arrays if arrays else None
-            row[f"{side}_json_vs_arrays"] = None if ratio is None else round(ratio, 2)
+        for way in ways:
+            for side in ("client", "server"):
+                ours = row[f"upsert_{side}_us"]  # 0: too few batches for /proc's ticks
+                ratio = row[f"{way}_{side}_us"] / ours if ours else None
+                if way != "upsert":
+                    row[f"{way}_vs_upsert_{side}"] = None if ratio is None else round(ratio, 2)
         results.append(row)
     return results
 
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     except Unavailable as exc:
         raise SystemExit(f"skipped: {exc}") from None
     host = urlsplit(server).hostname
-    print(f"batch upsert, JSON rows vs text arrays, psycopg 3 client-side binding, on {host};")
+    print(f"the batch's query three ways, psycopg 3 client-side binding, PostgreSQL on {host};")
     print(f"CPU µs per batch, medians of {ROUNDS} alternating rounds of {args.batches} batches")
     print(json.dumps(results, indent=1))
 

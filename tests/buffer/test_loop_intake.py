@@ -330,3 +330,18 @@ def test_a_report_no_batch_took_within_the_timeout_is_answered_503():
     assert first == "written"
     assert isinstance(second, DatabaseUnavailable) and "SMSBOUNCE_DB_TIMEOUT" in str(second)
     assert pending == 0
+
+
+def test_the_read_of_reports_left_alone_failing_answers_them_duplicates(caplog):
+    """The batch is committed before that read: its failure must not turn into a 503."""
+    from smsbounce.buffer.loop_intake import PostgresWriter
+
+    unreachable = "postgresql://postgres@127.0.0.1:1/none"
+    store = Store.open(settings_for(unreachable))  # opens no connection until used
+    writer = PostgresWriter(unreachable, store.upsert, 1.0, "nowhere")
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(writer._kept(["m1"])) == {}
+    finally:
+        loop.close()
+    assert "answered as duplicates" in caplog.text
