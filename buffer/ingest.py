@@ -32,7 +32,7 @@ PROVIDER_REPORT = "/api/v1/providers/<name>/report"
 UNKNOWN = "unknown"  # the provider label of a name no profile has: callers cannot invent labels
 # The environ key of what the event loop's intake (``loop_intake``) met saving a request's reports
 # that is no HttpError: the route raises it, as the threads' save would have, and Bottle answers.
-TAKEN = "smsbounce.save_failed"
+SAVE_FAILED = "smsbounce.save_failed"
 
 
 class ReportRoutes:
@@ -80,7 +80,7 @@ class ReportRoutes:
         return self._take(profile, token)
 
     def _take(self, profile: Profile, token: str | None):
-        failed = request.environ.get(TAKEN)
+        failed = request.environ.get(SAVE_FAILED)
         if failed is not None:
             raise failed  # the loop's save failed with what the threads' would have raised
         try:

@@ -38,7 +38,7 @@ from smsbounce.plumbing.wsgi_bridge import STARTED
 
 from . import upsert as upserts
 from .errors import DatabaseUnavailable, HttpError
-from .ingest import INGEST, PROVIDER_REPORT, TAKEN, reply
+from .ingest import INGEST, PROVIDER_REPORT, SAVE_FAILED, reply
 from .logs import ENDPOINT, REQUEST_ID_HEADER, request_id
 from .reports import Result
 
@@ -156,9 +156,9 @@ class PostgresWriter:
     statement may (the settle lag, docs/spec.md §4). Reports the upsert left alone are told
     DUPLICATE from STALE by the rows as they stand once the batch is committed, read in a second
     round trip only then: reading them in the batch's own query cost PostgreSQL 13-21 % and the
-    client 14-41 % more per batch, for what redeliveries alone need (``python -m bench.driver``). The upsert is
-    idempotent, so a connection found broken is replaced and the batch sent once more on the
-    new one."""
+    client 14-41 % more per batch, for what redeliveries alone need (``python -m
+    bench.driver``). The upsert is idempotent, so a connection found broken is replaced and the
+    batch sent once more on the new one."""
 
     def __init__(self, url: str, upsert: upserts.Upsert, timeout: float, where: str):
         self.url, self.timeout, self.where = url, timeout, where
@@ -335,7 +335,7 @@ class LoopIntake:
                 taken = pending.finish(error=exc)
             except Exception as exc:
                 # What the threads' save would have raised: the route raises it, Bottle answers.
-                environ[TAKEN] = exc
+                environ[SAVE_FAILED] = exc
                 return call(environ)
             else:
                 taken = pending.finish(results)
@@ -353,9 +353,13 @@ class LoopIntake:
             self._app.note_error(taken.error)
             status, headers, body = taken.error.parts()
         data = body.encode()
+        if status == 204:  # as Bottle answers it: no body, nor the fields that describe one
+            data, headers = b"", []
+        else:
+            headers.append(("Content-Length", str(len(data))))
         rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
         environ[ENDPOINT] = rule
-        headers += [("Content-Length", str(len(data))), *SECURITY_HEADERS]
+        headers += SECURITY_HEADERS
         headers.append((REQUEST_ID_HEADER, rid))
         self._app.request_log.record(environ, str(status), time.perf_counter() - started, rid)
         return status, headers, data

@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+from importlib.resources import files
 from urllib.parse import urlencode
 
 import pytest
@@ -35,6 +36,7 @@ from tests.testenv import PG_URL_VARIABLE, settings_for
 
 TOKEN = "ingest-token-for-tests-0123456789"
 INFOBIP = "/api/v1/providers/infobip/report"
+QUIET = "/api/v1/providers/quiet/report"  # Jasmin's profile answering 204 (``_quiet_profile``)
 GOOD = {"messageId": "ib-1", "to": "4915112345678", "status": {"groupName": "UNDELIVERABLE"}}
 NO_TO = {"messageId": "ib-2", "status": {"groupName": "UNDELIVERABLE"}}
 PERMANENT = "0x4500 Message 1 of the order 1000001 at destination of +4915112345678 is unknown"
@@ -95,6 +97,15 @@ CASES = [
         "msisdn=%2B4915112345678",
         "application/x-www-form-urlencoded",
         urlencode(JASMIN_RECEIPT).encode(),
+        True,
+    ),
+    (
+        "answered 204",
+        "POST",
+        f"{QUIET}/{TOKEN}",
+        "msisdn=%2B4915112345678",
+        "application/x-www-form-urlencoded",
+        urlencode({**JASMIN_RECEIPT, "id": "quiet-1"}).encode(),
         True,
     ),
     ("unknown provider", "GET", f"/api/v1/providers/nobody/report/{TOKEN}", "", "", b"", False),
@@ -207,14 +218,25 @@ def _counts(buffer) -> dict:
     }
 
 
+def _quiet_profile(tmp_path) -> str:
+    """Jasmin's built-in profile, named ``quiet``, answering 204 without a body."""
+    source = files("smsbounce.buffer.providers") / "profiles" / "jasmin.json"
+    document = {**json.loads(source.read_text()), "name": "quiet"}
+    document["answer"] = {"status": 204, "contentType": "text/plain", "body": ""}
+    path = tmp_path / "quiet.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
 def test_the_loop_and_the_bottle_route_answer_every_case_alike(
     db_url, second_url, tmp_path, event_loop_of_test, caplog
 ):
     """Status, headers, body, rows, access line and metrics."""
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     loop = event_loop_of_test
-    bottle = _Buffer(db_url, tmp_path, "bottle")
-    on_loop = _Buffer(second_url, tmp_path, "loop")
+    quiet = (_quiet_profile(tmp_path),)
+    bottle = _Buffer(db_url, tmp_path, "bottle", provider_files=quiet)
+    on_loop = _Buffer(second_url, tmp_path, "loop", provider_files=quiet)
     try:
         for name, method, path, query, kind, body, taken_on_loop in CASES:
             expected = _answer(bottle.bridge._call(_environ(method, path, query, kind, body)))
