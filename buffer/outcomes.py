@@ -81,12 +81,8 @@ class OutcomeCounts:
             except Exception:  # a bug here must not end the counting for good
                 log.exception("counts could not be written")
 
-    def due(self) -> bool:
-        """Whether what was counted is due to be written (``flush_if_due`` would write)."""
-        return self._clock() - self._last_flush >= FLUSH_SECONDS
-
     def flush_if_due(self) -> None:
-        if self.due():
+        if self._clock() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
