@@ -58,7 +58,7 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
     store = Store.open(Settings(database_url=url))
     statement = store.upsert.statement()
     store.close()
-    columns = statement.arrays
+    columns = statement.columns
     read = statement.kept_sql
     ways = {
         "upsert": lambda rows: (f"{TIMEOUTS}; {statement.sql}", [statement.rows_param(rows)]),

@@ -163,12 +163,13 @@ class _Unnested:
     def __init__(self, database, model, fields, conflict: dict, stamp_sql: str | None):
         names = [f"c{i}" for i in range(len(fields))]
         columns = names[:-1] + [stamp_sql] if stamp_sql else names
-        self.arrays = len(fields) - 1 if stamp_sql else len(fields)
+        # The columns the rows bind (all but the ingest time when the database stamps it).
+        self.columns = len(fields) - 1 if stamp_sql else len(fields)
         values = [
             f"(j->>{i})::bigint AS c{i}"
             if isinstance(field, BigIntegerField)
             else f"j->>{i} AS c{i}"
-            for i, field in enumerate(fields[: self.arrays])
+            for i, field in enumerate(fields[: self.columns])
         ]
         source = SQL(
             f"SELECT {', '.join(columns)} FROM (SELECT {', '.join(values)} "  # noqa: S608 - our names
@@ -184,7 +185,7 @@ class _Unnested:
 
     def rows_param(self, rows: list[tuple]) -> str:
         """The statement's one parameter: ``rows`` (the columns it binds, in order) as JSON."""
-        return json.dumps([row[: self.arrays] for row in rows])
+        return json.dumps([row[: self.columns] for row in rows])
 
     def run(self, rows: list[tuple], budget) -> Kept:
         """Upsert ``rows`` (distinct messages); what the rows it left alone hold."""

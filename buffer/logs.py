@@ -48,8 +48,6 @@ _UNSAFE = re.compile(r"[\x7f-\x9f]")
 # like most of every access line, is kept as it is without running them.
 _MAY_CHANGE = re.compile(r"[?\x7f-\x9f]|[0-9]{6}")
 REDACTED = "[redacted]"
-# json.dumps(text, ensure_ascii=True) of one string, quotes included.
-_quote = json.encoder.encode_basestring_ascii
 
 
 def mask_number(number: str) -> str:
@@ -123,7 +121,6 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
         self.show_numbers = show_numbers
-        self._heads: dict[str, str] = {}  # access_line's cleaned level and logger, per logger
 
     def format(self, record: logging.LogRecord) -> str:
         exception = self.formatException(record.exc_info) if record.exc_info else None
@@ -141,37 +138,18 @@ class JsonFormatter(logging.Formatter):
         fields: dict,
         exception: str | None = None,
     ) -> str:
+        """The JSON line of one record, from its parts (``RequestLog`` writes access lines with
+        it without building a ``LogRecord``)."""
         entry = {
             "time": utc_stamp(created),
             "level": level.lower(),
             "logger": logger,
             "message": message,
+            **fields,
         }
-        for name, value in fields.items():
-            entry[name] = value
         if exception is not None:
             entry["exception"] = exception
         return json.dumps({k: self._clean(k, v) for k, v in entry.items()}, ensure_ascii=True)
-
-    def access_line(self, created: float, logger: str, message: str, fields: dict) -> str:
-        """``line()`` of an INFO record whose fields are strings and numbers, written with one
-        format string instead of ``json.dumps`` of a dict (``RequestLog``'s access lines)."""
-        clean, quote = self._clean, _quote
-        head = self._heads.get(logger)
-        if head is None:
-            level, name = quote(clean("level", "info")), quote(clean("logger", logger))
-            head = self._heads[logger] = f'"level": {level}, "logger": {name}'
-        parts = [
-            f'{{"time": {quote(clean("time", utc_stamp(created)))}',
-            head,
-            f'"message": {quote(clean("message", message))}',
-        ]
-        for name, value in fields.items():
-            if isinstance(value, str):
-                parts.append(f"{quote(name)}: {quote(clean(name, value))}")
-            else:  # an int or a finite float: repr() is what json.dumps writes of them
-                parts.append(f"{quote(name)}: {value!r}")
-        return ", ".join(parts) + "}"
 
     def _clean(self, name: str, value):
         if not isinstance(value, str):
@@ -279,8 +257,8 @@ class RequestLog:
         if handler is not None:
             # What log.handle() would write, without a LogRecord and the walk to its handler:
             # the line costs a fifth of what logging's path costs (docs/benchmarks.md).
-            line = handler.formatter.access_line(
-                time.time(), log.name, f"{method} {path} {status}", fields
+            line = handler.formatter.line(
+                time.time(), "INFO", log.name, f"{method} {path} {status}", fields
             )
             with handler.lock:
                 handler.stream.write(line + handler.terminator)

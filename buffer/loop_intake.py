@@ -201,15 +201,9 @@ class PostgresWriter:
 
     def _query(self, rounds: list) -> tuple[str, list]:
         """The timeouts and one upsert per round, as one query (one implicit transaction)."""
-        statement, clock = self._statement, self._upsert.clock
-        parts, params = [self._timeouts(len(rounds))], []
-        for batch in rounds:
-            rows = [
-                upserts.row(r, provider, raw, clock() if clock else None)
-                for _, _, r, raw, provider in batch
-            ]
-            parts.append(statement.sql)
-            params.append(statement.rows_param(rows))
+        statement = self._statement
+        parts = [self._timeouts(len(rounds))] + [statement.sql] * len(rounds)
+        params = [statement.rows_param(self._upsert.rows(batch)) for batch in rounds]
         return "; ".join(parts), params
 
     def _timeouts(self, statements: int) -> str:

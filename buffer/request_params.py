@@ -57,23 +57,29 @@ def parse_pairs(
     if raw.isascii():
         pairs = _ascii_pairs(raw.decode("ascii"), max_fields)
     else:
-        try:
-            pairs = parse_qsl(
-                raw.decode("utf-8", "surrogateescape"),
-                keep_blank_values=True,
-                encoding="utf-8",
-                errors="surrogateescape",
-                max_num_fields=max_fields,
-            )
-        except ValueError:
-            pairs = None
+        pairs = _any_pairs(raw, max_fields)
     if pairs is None:
         raise InvalidParameter("", f"more than {max_fields} parameters in the {what}")
     return [_decoded(name, value, what, free_text) for name, value in pairs]
 
 
+def _any_pairs(raw: bytes, max_fields: int) -> list[tuple[str, str]] | None:
+    """``parse_qsl`` of bytes in any encoding (blank values kept, UTF-8, surrogateescape);
+    None beyond ``max_fields`` parameters."""
+    try:
+        return parse_qsl(
+            raw.decode("utf-8", "surrogateescape"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            max_num_fields=max_fields,
+        )
+    except ValueError:
+        return None
+
+
 def _ascii_pairs(text: str, max_fields: int) -> list[tuple[str, str]] | None:
-    """What ``parse_qsl`` (blank values kept, UTF-8, surrogateescape) makes of an ASCII query —
+    """What ``_any_pairs`` (``parse_qsl``) makes of an ASCII query —
     there its ``unquote`` is ``unquote_to_bytes`` and one decode — in half its time, the
     report path's largest single cost (issue 22); None beyond ``max_fields`` parameters.
     tests/buffer/test_request_params.py holds the two equal on any input."""

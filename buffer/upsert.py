@@ -66,18 +66,22 @@ class Upsert:
         order, as if the requests had been stored one after the other. ``ranked=False``
         replaces whatever was stored."""
         statement = self.statement(ranked)
-        clock = self.clock
         results = [[STORED] * len(reports) for reports, _ in work]
         for batch in rounds(work):
-            rows = [
-                row(r, provider, raw, clock() if clock else None)
-                for _, _, r, raw, provider in batch
-            ]
-            kept = statement.run(rows, budget)
+            kept = statement.run(self.rows(batch), budget)
             for j, k, report, _, _ in batch:
                 if report.message_id in kept:
                     results[j][k] = ignored(report, *kept[report.message_id])
         return results
+
+    def rows(self, batch: list[tuple]) -> list[tuple]:
+        """The rows of one round (``rounds``), each stamped by ``clock`` unless the database
+        stamps them."""
+        clock = self.clock
+        return [
+            row(report, provider, raw, clock() if clock else None)
+            for _, _, report, raw, provider in batch
+        ]
 
     def statement(self, ranked: bool = True):
         """The backend's statement (``backends``) for the ranked upsert, or the replacing one;
