@@ -110,6 +110,23 @@ def utc_stamp(created: float) -> str:
     return f"{text}.{micros // 1000:03d}Z"
 
 
+# json.dumps builds an encoder for every call; a line is written for every request, so its
+# members are encoded one by one (_json_value), as json.dumps(..., ensure_ascii=True) writes
+# them (tests/buffer/test_logs.py holds the two equal).
+_ENCODE = json.encoder.encode_basestring_ascii
+
+
+def _json_value(value) -> str:
+    kind = type(value)
+    if kind is str:
+        return _ENCODE(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return json.dumps(value, ensure_ascii=True)
+
+
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", …fields}`` on one line.
 
@@ -149,7 +166,12 @@ class JsonFormatter(logging.Formatter):
         }
         if exception is not None:
             entry["exception"] = exception
-        return json.dumps({k: self._clean(k, v) for k, v in entry.items()}, ensure_ascii=True)
+        clean = self._clean
+        try:
+            members = [f"{_ENCODE(k)}: {_json_value(clean(k, v))}" for k, v in entry.items()]
+        except TypeError:  # a field name that is not a string: json's own coercion
+            return json.dumps({k: clean(k, v) for k, v in entry.items()}, ensure_ascii=True)
+        return "{" + ", ".join(members) + "}"
 
     def _clean(self, name: str, value):
         if not isinstance(value, str):
@@ -237,8 +259,11 @@ class RequestLog:
         self.record(environ, str(status), seconds, rid)
         return [(REQUEST_ID_HEADER, rid)]
 
-    def record(self, environ: dict, status: str, seconds: float, rid: str) -> None:
-        """Count and log one answer: ``observe(Answered(...))`` and the access line."""
+    def record(
+        self, environ: dict, status: str, seconds: float, rid: str, lines: LineBatch | None = None
+    ) -> None:
+        """Count and log one answer: ``observe(Answered(...))`` and the access line, written at
+        once or, given ``lines``, with the other lines of this turn of the event loop."""
         if self.observe is not None:
             self.observe(Answered(environ, status, seconds))
         log = self.log
@@ -260,9 +285,10 @@ class RequestLog:
             line = handler.formatter.line(
                 time.time(), "INFO", log.name, f"{method} {path} {status}", fields
             )
-            with handler.lock:
-                handler.stream.write(line + handler.terminator)
-                handler.stream.flush()
+            if lines is None:
+                _write(handler, line + handler.terminator)
+            else:
+                lines.add(handler, line + handler.terminator)
             return
         # log.info() without its walk up the stack for the caller's file and line: the access
         # line always comes from here, and no line shows them.
@@ -277,6 +303,39 @@ class RequestLog:
             extra={"fields": fields},
         )
         log.handle(record)
+
+
+def _write(handler: logging.StreamHandler, text: str) -> None:
+    with handler.lock:
+        handler.stream.write(text)
+        handler.stream.flush()
+
+
+class LineBatch:
+    """Access lines written once per turn of an event loop: the answers one commit releases are
+    answered in the same turn, and their lines reach the stream in one write rather than one
+    each (a write to a pipe, where a platform collects a process's logs, cost about as much as
+    formatting the line; docs/benchmarks.md). ``flush`` writes what is held."""
+
+    def __init__(self, loop):
+        self._loop = loop
+        self._held: list[tuple[logging.StreamHandler, str]] = []
+
+    def add(self, handler: logging.StreamHandler, text: str) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append((handler, text))
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        if not held:
+            return
+        handler = held[0][0]
+        if all(h is handler for h, _ in held):
+            _write(handler, "".join(text for _, text in held))
+        else:  # the configuration changed within the turn: each to its own handler
+            for h, text in held:
+                _write(h, text)
 
 
 def _the_json_stream(log: logging.Logger) -> logging.StreamHandler | None:

@@ -39,7 +39,7 @@ from smsbounce.plumbing.wsgi_bridge import STARTED
 from . import upsert as upserts
 from .errors import DatabaseUnavailable, HttpError
 from .ingest import INGEST, PROVIDER_REPORT, SAVE_FAILED, reply
-from .logs import ENDPOINT, REQUEST_ID_HEADER, request_id
+from .logs import ENDPOINT, REQUEST_ID_HEADER, LineBatch, request_id
 from .reports import Result
 
 log = logging.getLogger("smsbounce.buffer")
@@ -282,6 +282,7 @@ class LoopIntake:
                 _where(store),
             )
         self._writer: LoopGroupCommit | None = None
+        self._lines: LineBatch | None = None
         self._settings = settings
 
     def _batches(self) -> LoopGroupCommit:
@@ -355,7 +356,10 @@ class LoopIntake:
         environ[ENDPOINT] = rule
         headers += SECURITY_HEADERS
         headers.append((REQUEST_ID_HEADER, rid))
-        self._app.request_log.record(environ, str(status), time.perf_counter() - started, rid)
+        if self._lines is None:
+            self._lines = LineBatch(asyncio.get_running_loop())
+        seconds = time.perf_counter() - started
+        self._app.request_log.record(environ, str(status), seconds, rid, self._lines)
         return status, headers, data
 
     async def _save(self, pending) -> list[Result]:
@@ -368,6 +372,8 @@ class LoopIntake:
         return await self._batches().submit(work, len(pending.bounces) + len(pending.held))
 
     async def close(self) -> None:
+        if self._lines is not None:
+            self._lines.flush()
         if self._postgres is not None:
             await self._postgres.close()
         if self._thread is not None:

@@ -1,6 +1,7 @@
 """Structured logs: one JSON line per request with a request id; secrets and numbers never in
 clear; control characters escaped (docs/spec.md §5)."""
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -11,10 +12,13 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsbounce.buffer.logs import (
     ACCESS_LOGGER,
     JsonFormatter,
+    LineBatch,
     RequestLog,
     mask_number,
     mask_numbers,
@@ -291,3 +295,87 @@ def test_the_time_stamp_is_what_datetime_writes(created):
     expected = datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")
     assert utc_stamp(created) == expected.replace("+00:00", "Z")
     assert utc_stamp(created) == utc_stamp(created)  # the cached second gives the same
+
+
+_JSON_SCALARS = (
+    st.text()
+    | st.integers()
+    | st.floats()  # NaN and the infinities too: json.dumps writes NaN, Infinity
+    | st.booleans()
+    | st.none()
+)
+
+
+@given(
+    message=st.text(),
+    fields=st.dictionaries(
+        st.text(), _JSON_SCALARS | st.lists(_JSON_SCALARS, max_size=3), max_size=6
+    ),
+)
+def test_a_line_is_what_json_dumps_writes_of_what_it_holds(message, fields):
+    """Lines are encoded member by member (``logs._json_value``) rather than with ``json.dumps``
+    (an encoder built per call): the result must be what ``json.dumps`` writes of the same
+    object, key order included, with every character outside ASCII escaped."""
+    formatter = JsonFormatter(show_numbers=True)
+    line = formatter.line(1765108162.5, "INFO", "smsbounce.x", message, fields)
+    entry = {"time": "2025-12-07T11:49:22.500Z", "level": "info", "logger": "smsbounce.x"}
+    entry = {**entry, "message": message, **fields}
+    cleaned = {name: formatter._clean(name, value) for name, value in entry.items()}
+    assert line == json.dumps(cleaned, ensure_ascii=True)
+    assert line.isascii() and "\n" not in line
+
+
+def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_write():
+    """The event loop's intake hands its access lines to a ``LineBatch``: the answers one commit
+    releases are logged with one write, in the order they were answered, each line the same."""
+    writes: list[str] = []
+
+    class Stream(io.StringIO):
+        def write(self, text):
+            writes.append(text)
+            return super().write(text)
+
+    log = logging.getLogger(ACCESS_LOGGER)
+    saved = (log.handlers[:], log.propagate, log.level)
+    at_once = io.StringIO()
+
+    def environ(n):
+        return {"REQUEST_METHOD": "GET", "PATH_INFO": f"/p{n}", "REMOTE_ADDR": "10.0.0.7"}
+
+    async def one_turn():
+        lines = LineBatch(asyncio.get_running_loop())
+        for n in range(3):
+            RequestLog(None).record(environ(n), "200", 0.001, f"r{n}", lines)
+        held = list(writes)
+        await asyncio.sleep(0)  # the turn ends
+        after_turn = list(writes)
+        RequestLog(None).record(environ(3), "200", 0.001, "r3", lines)
+        lines.flush()  # what the intake's close() does with the last turn's lines
+        return held, after_turn
+
+    try:
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        log.handlers = [logging.StreamHandler(Stream())]
+        log.handlers[0].setFormatter(JsonFormatter())
+        held, after_turn = asyncio.run(one_turn())
+        log.handlers = [logging.StreamHandler(at_once)]
+        log.handlers[0].setFormatter(JsonFormatter())
+        for n in range(4):
+            RequestLog(None).record(environ(n), "200", 0.001, f"r{n}")
+    finally:
+        log.handlers, log.propagate = saved[:2]
+        log.setLevel(saved[2])
+
+    assert held == [] and len(after_turn) == 1 and len(writes) == 2
+
+    def without_time(text: str) -> str:
+        return re.sub(r'\{"time": "[^"]+"', '{"time": ""', text)
+
+    assert [json.loads(line)["request_id"] for line in "".join(writes).splitlines()] == [
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+    ]
+    assert without_time("".join(writes)) == without_time(at_once.getvalue())

@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+from datetime import datetime
 from importlib.resources import files
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ import pytest
 from smsbounce.buffer.app import create_app
 from smsbounce.buffer.logs import ACCESS_LOGGER
 from smsbounce.buffer.loop_intake import LoopIntake
+from smsbounce.buffer.providers import generic
 from smsbounce.buffer.request_params import MAX_BODY_BYTES
 from smsbounce.buffer.store import Store
 from smsbounce.plumbing.wsgi_bridge import WsgiBridge
@@ -228,10 +230,20 @@ def _quiet_profile(tmp_path) -> str:
     return str(path)
 
 
+class _Frozen(datetime):
+    """A report without a time of its own is stamped with its arrival: one arrival for every
+    case, so that the two buffers' answers do not differ by the second a case fell in."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime(2026, 12, 7, 12, 0, 0, tzinfo=tz)
+
+
 def test_the_loop_and_the_bottle_route_answer_every_case_alike(
-    db_url, second_url, tmp_path, event_loop_of_test, caplog
+    db_url, second_url, tmp_path, event_loop_of_test, caplog, monkeypatch
 ):
     """Status, headers, body, rows, access line and metrics."""
+    monkeypatch.setattr(generic, "datetime", _Frozen)
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     loop = event_loop_of_test
     quiet = (_quiet_profile(tmp_path),)
@@ -249,6 +261,8 @@ def test_the_loop_and_the_bottle_route_answer_every_case_alike(
             assert _access_line(caplog) == expected_line, name
             assert on_loop.rows() == bottle.rows(), name
         assert bottle.rows()[0] and bottle.rows()[1]  # the cases did store and quarantine
+        stamped = {row["message_id"]: row["timestamp"] for row in bottle.rows()[0]}
+        assert stamped["ib-1"] == "20261207120000"  # the one arrival (_Frozen)
         assert _counts(on_loop) == _counts(bottle)
         counted = {name for name, _ in _counts(bottle)}
         assert {"smsbounce_reports_stored_total", "smsbounce_http_responses_total"} <= counted
