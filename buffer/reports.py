@@ -127,8 +127,15 @@ def clean_text(text: str) -> str:
     """Free text as it may be stored and served: control characters become spaces (PostgreSQL
     refuses NUL; SQLite would keep it), lone surrogates U+FFFD (no database can encode them),
     runs of white space one space. The same on every database."""
-    text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
-    return " ".join(text.split())
+    return " ".join(without_controls(text).split())
+
+
+def without_controls(text: str) -> str:
+    """``text`` with control characters (C0, DEL, C1) as spaces and lone surrogates U+FFFD.
+    Printable ASCII, most of every report, has neither: kept without running the passes."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
 
 
 def in_utc(moment: datetime, parameter: str) -> datetime:

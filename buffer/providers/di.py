@@ -8,6 +8,7 @@ builds obeys the same rules as every other profile's (``reports.make_report``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from ..reports import (
     checked_recipient,
     in_utc,
     make_report,
+    without_controls,
 )
 from .base import Incoming, Profile
 
@@ -42,7 +44,6 @@ _DATE = re.compile(r"[0-9]{8}")
 _TIME = re.compile(r"[0-9]{6}")
 # Some DI traffic writes the prefix with the letter O instead of zero (docs/spec.md §2.3).
 _STATUS_CODE = re.compile(r"[0oO][xX]([0-9A-Fa-f]{4})(?![0-9A-Za-z])\s*(.*)", re.DOTALL)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def normalise_code(code: str) -> str:
@@ -178,6 +179,9 @@ def _restore_plus(raw: str) -> tuple[str, bool]:
     return ("+" + stripped if lost else stripped), lost
 
 
+# Reports arriving together mostly share their second: each pair read once (a pure function;
+# what it refuses raises, and is not kept).
+@functools.lru_cache(maxsize=1024)
 def _event_time(date: str, time: str, tz: ZoneInfo) -> datetime:
     if not _DATE.fullmatch(date):
         raise InvalidParameter("date", "date must be DDMMYYYY")
@@ -201,7 +205,7 @@ def _event_time(date: str, time: str, tz: ZoneInfo) -> datetime:
 
 def _split_status(status: str) -> tuple[str | None, str]:
     """Split ``'0x4503 text'`` into (code, text); strips wrapping quotes and control characters."""
-    status = _CONTROL.sub(" ", status).strip()
+    status = without_controls(status).strip()
     if len(status) >= 2 and status[0] == status[-1] and status[0] in "'\"":
         status = status[1:-1].strip()
     match = _STATUS_CODE.fullmatch(status)

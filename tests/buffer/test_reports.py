@@ -1,9 +1,12 @@
 """docs/spec.md §3 as tables: DI report → record, without HTTP."""
 
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsbounce.buffer.providers.di import map_di_report
 from smsbounce.buffer.reports import (
@@ -12,6 +15,7 @@ from smsbounce.buffer.reports import (
     clean_text,
     in_utc,
     to_status_item,
+    without_controls,
 )
 from smsbounce.buffer.settings import load_status_table
 from smsbounce.contracts.wire import format_utc
@@ -149,6 +153,14 @@ def test_invalid_reports_name_the_parameter(overrides, parameter):
 )
 def test_free_text_is_cleaned_the_same_for_every_database(text, kept):
     assert clean_text(text) == kept
+
+
+@given(st.text(st.characters(exclude_categories=())))  # lone surrogates too
+def test_text_is_cleaned_by_every_pass_or_has_nothing_they_change(text):
+    """``without_controls`` skips its passes for printable ASCII: what they give every text."""
+    passes = re.sub(r"[\ud800-\udfff]", "\ufffd", re.sub(r"[\x00-\x1f\x7f-\x9f]+", " ", text))
+    assert without_controls(text) == passes
+    assert clean_text(text) == " ".join(passes.split())
 
 
 @pytest.mark.parametrize(
