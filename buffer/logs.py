@@ -138,6 +138,11 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
         self.show_numbers = show_numbers
+        # What any pass of _clean would change, a secret included: one search per value, and
+        # a value without a match (most) is kept as it is.
+        self._may_change = re.compile(
+            "|".join([*(re.escape(secret) for secret in self.secrets), _MAY_CHANGE.pattern])
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         exception = self.formatException(record.exc_info) if record.exc_info else None
@@ -176,11 +181,11 @@ class JsonFormatter(logging.Formatter):
     def _clean(self, name: str, value):
         if not isinstance(value, str):
             return value
+        phone = not self.show_numbers and name in PHONE_FIELDS
+        if not phone and self._may_change.search(value) is None:
+            return value
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
-        phone = not self.show_numbers and name in PHONE_FIELDS
-        if not phone and _MAY_CHANGE.search(value) is None:
-            return value
         value = strip_queries(value)
         if not self.show_numbers:
             value = mask_number(value) if phone else mask_numbers(value)

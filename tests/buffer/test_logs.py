@@ -379,3 +379,22 @@ def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_writ
         "r3",
     ]
     assert without_time("".join(writes)) == without_time(at_once.getvalue())
+
+
+_NOISY = "0123456789?/+%2Bab \x85"  # digits, queries, plus signs, a C1 control
+
+
+@given(
+    value=st.text(_NOISY, max_size=30),
+    secrets=st.lists(st.text(_NOISY, min_size=1, max_size=8), max_size=3),
+)
+def test_a_value_is_cleaned_as_if_every_pass_ran_on_it(value, secrets):
+    """The formatter runs its passes only on a value one of them would change (one search,
+    secrets included): the result must be what running every pass on every value gives."""
+    expected = value
+    for secret in secrets:
+        expected = expected.replace(secret, "[redacted]")
+    expected = mask_numbers(strip_queries(expected))
+    expected = "".join(f"\\u{ord(c):04x}" if 0x7F <= ord(c) <= 0x9F else c for c in expected)
+    line = json.loads(_line(JsonFormatter(secrets=secrets), "%s", value, path=value))
+    assert line["message"] == line["path"] == expected
