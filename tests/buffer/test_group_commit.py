@@ -20,6 +20,7 @@ import pytest
 import requests
 from peewee import IntegrityError
 
+from smsbounce.buffer import backends, db
 from smsbounce.buffer.reports import Outcome, Report, Result
 from smsbounce.buffer.settings import Settings, SettingsError
 from smsbounce.buffer.store import Store
@@ -377,4 +378,42 @@ def test_sqlite_writers_take_turns_on_the_writers_lock(sqlite_url):
         assert message_ids(store) == {"waits-its-turn"}
     finally:
         os.close(lock)
+        store.close()
+
+
+def test_threads_of_one_process_take_turns_too(sqlite_url):
+    """``flock`` excludes processes; threads share its descriptor. A second thread's write
+    waits for the first one's turn to end (not in SQLite's busy handler, which polls with sleeps
+    of up to 100 ms), and a write within a thread's own transaction is not made to wait."""
+    store = Store.open(settings_for(sqlite_url))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_a_write():
+        # The second is nested: it has its turn already.
+        with db.session(store.database, write=True), db.session(store.database, write=True):
+            holding.set()
+            release.wait(timeout=15)
+
+    holder = threading.Thread(target=hold_a_write)
+    holder.start()
+    try:
+        assert holding.wait(timeout=15)
+        lock = os.open(sqlite_url.removeprefix("sqlite:///") + "-writers.lock", os.O_RDWR)
+        try:  # the process holds the writers' lock while one of its threads writes
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(lock)
+        waiting = backends._turns[(sqlite_url.removeprefix("sqlite:///"), os.getpid())][1]
+        results = {}
+        thread = save_in_thread(store, bounce("waits-for-the-thread"), results)
+        thread.join(timeout=0.5)
+        assert thread.is_alive() and not results
+        assert waiting.locked()
+        release.set()
+        thread.join(timeout=15)
+        assert results == {"waits-for-the-thread": Result.STORED}
+    finally:
+        release.set()
+        holder.join(timeout=15)
         store.close()
