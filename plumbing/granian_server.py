@@ -39,6 +39,10 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 # start were lost (the master then waits out its kill timeout); 0 of 65 after this long.
 _SETTLE_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Looked up here, in the master, not in a new worker: a child of a process with threads should
+# not take the dynamic loader's lock (dlopen, dlsym), which another thread may have held at the
+# fork — a worker stuck there before its watchdog starts would outlive its master.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
 def _end_with(master: int) -> None:
@@ -49,13 +53,13 @@ def _end_with(master: int) -> None:
     its main thread, which ends only with the master. A master gone before this ran is seen in
     the worker's parent, no longer ``master``. Linux only; elsewhere a worker may outlive it.
     """
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != master:
-        os.kill(os.getpid(), signal.SIGTERM)  # held like the others: acted on once serving
     # granian can lose a stop signal (see above): an orphan that still serves after a while
     # ends anyway, its master gone and nobody left to restart or stop it.
     threading.Thread(target=_end_if_orphaned, args=(master,), daemon=True).start()
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != master:
+        os.kill(os.getpid(), signal.SIGTERM)  # held like the others: acted on once serving
 
 
 _ORPHAN_CHECK_SECONDS, _ORPHAN_GRACE_SECONDS = 0.5, 5.0
