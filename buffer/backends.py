@@ -304,4 +304,3 @@ def _writers_turn(database: Database):
         finally:
             held.discard(key)
             fcntl.flock(fd, fcntl.LOCK_UN)
-
