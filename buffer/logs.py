@@ -20,6 +20,8 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from smsbounce.plumbing.wsgi_bridge import STARTED as BRIDGE_STARTED
@@ -333,14 +335,9 @@ class LineBatch:
 
     def flush(self) -> None:
         held, self._held = self._held, []
-        if not held:
-            return
-        handler = held[0][0]
-        if all(h is handler for h, _ in held):
-            _write(handler, "".join(text for _, text in held))
-        else:  # the configuration changed within the turn: each to its own handler
-            for h, text in held:
-                _write(h, text)
+        # One handler, always, unless the configuration changed within the turn.
+        for handler, texts in groupby(held, key=itemgetter(0)):
+            _write(handler, "".join(text for _, text in texts))
 
 
 def _the_json_stream(log: logging.Logger) -> logging.StreamHandler | None:

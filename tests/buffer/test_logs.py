@@ -236,6 +236,32 @@ def test_a_request_id_made_here_is_a_random_uuid_in_hex():
     assert request_id("abc-123") == "abc-123" and request_id("x" * 65) not in made
 
 
+@pytest.fixture
+def access_log():
+    """``into(stream, formatter, *more)``: the access logger writes to ``stream`` alone (or
+    beside ``more`` handlers, which sends its records through ``logging``); put back after."""
+    log = logging.getLogger(ACCESS_LOGGER)
+    saved = (log.handlers[:], log.propagate, log.level)
+
+    def into(stream, formatter, *more):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(formatter)
+        log.handlers = [handler, *more]
+
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        yield into
+    finally:
+        log.handlers, log.propagate = saved[:2]
+        log.setLevel(saved[2])
+
+
+def _without_time(text: str) -> str:
+    """Lines with their time blanked: lines written a moment apart compare equal."""
+    return re.sub(r'(?m)^\{"time": "[^"]+"', '{"time": ""', text)
+
+
 @pytest.mark.parametrize(
     ("path", "rid"),
     [
@@ -247,33 +273,21 @@ def test_a_request_id_made_here_is_a_random_uuid_in_hex():
         ('/quote"back\\slash', "ok"),
     ],
 )
-def test_an_access_line_written_straight_is_the_line_logging_writes(path, rid):
+def test_an_access_line_written_straight_is_the_line_logging_writes(path, rid, access_log):
     """Under ``serve`` the access line skips logging's record (``RequestLog.record``); what it
     writes must be, byte for byte, what the formatter writes of the record."""
-    log = logging.getLogger(ACCESS_LOGGER)
-    saved = (log.handlers[:], log.propagate, log.level)
     formatter = JsonFormatter(secrets=("s3cr3t-ingest-token",))
     straight, through_logging = io.StringIO(), io.StringIO()
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "REMOTE_ADDR": "10.0.0.7"}
-    try:
-        log.propagate = False
-        log.setLevel(logging.INFO)
-        log.handlers = [logging.StreamHandler(straight)]
-        log.handlers[0].setFormatter(formatter)
-        RequestLog(None).record(environ, "404", 0.0123456, rid)
-        # A second handler: the record goes through logging, as under pytest's capture.
-        log.handlers = [logging.StreamHandler(through_logging), logging.NullHandler()]
-        log.handlers[0].setFormatter(formatter)
-        RequestLog(None).record(environ, "404", 0.0123456, rid)
-    finally:
-        log.handlers, log.propagate = saved[:2]
-        log.setLevel(saved[2])
+    access_log(straight, formatter)
+    RequestLog(None).record(environ, "404", 0.0123456, rid)
+    # A second handler: the record goes through logging, as under pytest's capture.
+    access_log(through_logging, formatter, logging.NullHandler())
+    RequestLog(None).record(environ, "404", 0.0123456, rid)
 
-    def without_time(text: str) -> str:
+    for text in (straight.getvalue(), through_logging.getvalue()):
         assert text.endswith("\n") and text.count("\n") == 1
-        return re.sub(r'^\{"time": "[^"]+"', '{"time": ""', text)
-
-    assert without_time(straight.getvalue()) == without_time(through_logging.getvalue())
+    assert _without_time(straight.getvalue()) == _without_time(through_logging.getvalue())
     assert json.loads(straight.getvalue())["status"] == 404
 
 
@@ -325,7 +339,7 @@ def test_a_line_is_what_json_dumps_writes_of_what_it_holds(message, fields):
     assert line.isascii() and "\n" not in line
 
 
-def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_write():
+def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_write(access_log):
     """The event loop's intake hands its access lines to a ``LineBatch``: the answers one commit
     releases are logged with one write, in the order they were answered, each line the same."""
     writes: list[str] = []
@@ -335,8 +349,6 @@ def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_writ
             writes.append(text)
             return super().write(text)
 
-    log = logging.getLogger(ACCESS_LOGGER)
-    saved = (log.handlers[:], log.propagate, log.level)
     at_once = io.StringIO()
 
     def environ(n):
@@ -353,32 +365,20 @@ def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_writ
         lines.flush()  # what the intake's close() does with the last turn's lines
         return held, after_turn
 
-    try:
-        log.propagate = False
-        log.setLevel(logging.INFO)
-        log.handlers = [logging.StreamHandler(Stream())]
-        log.handlers[0].setFormatter(JsonFormatter())
-        held, after_turn = asyncio.run(one_turn())
-        log.handlers = [logging.StreamHandler(at_once)]
-        log.handlers[0].setFormatter(JsonFormatter())
-        for n in range(4):
-            RequestLog(None).record(environ(n), "200", 0.001, f"r{n}")
-    finally:
-        log.handlers, log.propagate = saved[:2]
-        log.setLevel(saved[2])
+    access_log(Stream(), JsonFormatter())
+    held, after_turn = asyncio.run(one_turn())
+    access_log(at_once, JsonFormatter())
+    for n in range(4):
+        RequestLog(None).record(environ(n), "200", 0.001, f"r{n}")
 
     assert held == [] and len(after_turn) == 1 and len(writes) == 2
-
-    def without_time(text: str) -> str:
-        return re.sub(r'\{"time": "[^"]+"', '{"time": ""', text)
-
     assert [json.loads(line)["request_id"] for line in "".join(writes).splitlines()] == [
         "r0",
         "r1",
         "r2",
         "r3",
     ]
-    assert without_time("".join(writes)) == without_time(at_once.getvalue())
+    assert _without_time("".join(writes)) == _without_time(at_once.getvalue())
 
 
 _NOISY = "0123456789?/+%2Bab \x85"  # digits, queries, plus signs, a C1 control
