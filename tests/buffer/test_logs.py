@@ -121,9 +121,11 @@ def test_control_characters_are_escaped_and_every_line_is_one_json_object(buffer
     assert other["message"].startswith("text\nwith\x1b[0m")
 
 
-def test_serve_writes_json_lines_only(tmp_path):
+def test_serve_writes_json_lines_only(db_url):
+    # Both databases: the access line of a report answered on the event loop is written once
+    # its batch is committed (logs.LineBatch), by psycopg on PostgreSQL, on a thread on SQLite.
     env = {
-        "SMSBOUNCE_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "SMSBOUNCE_DATABASE_URL": db_url,
         "SMSBOUNCE_API_PASSWORD": "pw-for-the-log-test",
         "SMSBOUNCE_INGEST_TOKENS": TOKEN,
     }
