@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import re
 import uuid
 from datetime import datetime, timezone
@@ -230,12 +231,30 @@ def test_every_field_is_cleaned_as_the_full_passes_clean_it(value):
 
 
 def test_a_request_id_made_here_is_a_random_uuid_in_hex():
-    made = {request_id(None) for _ in range(200)}
-    assert len(made) == 200
+    made = {request_id(None) for _ in range(1000)}  # random bytes are read 256 ids ahead
+    assert len(made) == 1000
     for rid in made:
         assert len(rid) == 32 and uuid.UUID(hex=rid).hex == rid
         assert uuid.UUID(hex=rid).version == 4 and uuid.UUID(hex=rid).variant == uuid.RFC_4122
     assert request_id("abc-123") == "abc-123" and request_id("x" * 65) not in made
+
+
+def test_a_forked_worker_never_makes_its_parents_next_request_id():
+    """Random bytes are read ahead; a worker forked from the master must not reuse the ones the
+    master had left, or two workers would give two requests the same id."""
+    request_id(None)  # the read-ahead now holds unused bytes
+    heard, told = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        os.write(told, request_id(None).encode())
+        os._exit(0)
+    os.close(told)
+    try:
+        in_child = os.read(heard, 64).decode()
+    finally:
+        os.close(heard)
+        os.waitpid(child, 0)
+    assert len(in_child) == 32 and in_child != request_id(None)
 
 
 @pytest.fixture
