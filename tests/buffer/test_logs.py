@@ -246,8 +246,10 @@ def test_a_forked_worker_never_makes_its_parents_next_request_id():
     heard, told = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child process
-        os.write(told, request_id(None).encode())
-        os._exit(0)
+        try:  # whatever happens, the child never returns into pytest
+            os.write(told, request_id(None).encode())
+        finally:
+            os._exit(0)
     os.close(told)
     try:
         in_child = os.read(heard, 64).decode()
