@@ -1,16 +1,19 @@
-"""The batch upsert's two ways to send its rows, side by side: ``python -m bench.driver``.
+"""The batch upsert's ways to send its rows, side by side: ``python -m bench.driver``.
 
 The event loop's intake writes a batch of bounces in one round trip on psycopg 3 (client-side
-binding, one simple query). Three ways of that query, each run on a scratch PostgreSQL
+binding, one simple query). Four ways of that query, each run on a scratch PostgreSQL
 database, alternating, on a connection of its own:
 
-- ``upsert``: what it sends — the timeouts and the upsert, its rows one JSON parameter read as
-  ``jsonb`` (``backends._Unnested``);
-- ``with_read``: the same plus the read of the rows it left alone (issue 22's first version);
+- ``function``: what it sends — the timeouts and the call of the upsert's function, its rows
+  one JSON parameter read as ``jsonb`` (``backends._Function``);
+- ``statement``: the timeouts and the upsert's statement itself (``backends._Unnested``: what
+  a role that may not create the function sends, and the threads' writes);
+- ``with_read``: the statement plus the read of the rows it left alone (issue 22's first
+  version);
 - ``arrays``: that, with the rows as one text array per column (before issue 22).
 
 It prints the client's CPU per batch (``time.process_time``), its backend's (``/proc``; the
-server must run on this machine), and each way's ratio to ``upsert``.
+server must run on this machine), and each way's ratio to ``function``.
 
     python -m bench.driver [--database-url postgresql://…] [--batches 2000] [--sizes 1,4,16]
 """
@@ -60,8 +63,15 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
     store.close()
     columns = statement.columns
     read = statement.kept_sql
+    function = statement.function
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(function.create_sql)
     ways = {
-        "upsert": lambda rows: (f"{TIMEOUTS}; {statement.sql}", [statement.rows_param(rows)]),
+        "function": lambda rows: (
+            f"{TIMEOUTS}; {function.call_sql}",
+            [statement.rows_param(rows)],
+        ),
+        "statement": lambda rows: (f"{TIMEOUTS}; {statement.sql}", [statement.rows_param(rows)]),
         "with_read": lambda rows: (
             f"{TIMEOUTS}; {statement.sql}; {read}",
             [statement.rows_param(rows), [row[0] for row in rows]],
@@ -99,10 +109,10 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
                 row[f"{way}_{side}_us"] = round(statistics.median(spent[way][side]))
         for way in ways:
             for side in ("client", "server"):
-                ours = row[f"upsert_{side}_us"]  # 0: too few batches for /proc's ticks
+                ours = row[f"function_{side}_us"]  # 0: too few batches for /proc's ticks
                 ratio = row[f"{way}_{side}_us"] / ours if ours else None
-                if way != "upsert":
-                    row[f"{way}_vs_upsert_{side}"] = None if ratio is None else round(ratio, 2)
+                if way != "function":
+                    row[f"{way}_vs_function_{side}"] = None if ratio is None else round(ratio, 2)
         results.append(row)
     return results
 
@@ -135,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     except Unavailable as exc:
         raise SystemExit(f"skipped: {exc}") from None
     host = urlsplit(server).hostname
-    print(f"the batch's query three ways, psycopg 3 client-side binding, PostgreSQL on {host};")
+    print(f"the batch's query four ways, psycopg 3 client-side binding, PostgreSQL on {host};")
     print(f"CPU µs per batch, medians of {ROUNDS} alternating rounds of {args.batches} batches")
     print(json.dumps(results, indent=1))
 

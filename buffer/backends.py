@@ -9,6 +9,7 @@ nothing else asks which database it talks to.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -177,9 +178,11 @@ class _Unnested:
             "FROM jsonb_array_elements(%s::jsonb) AS j) AS u ORDER BY c0"
         )
         query = model.insert_from(source, fields).on_conflict(**conflict)
-        self.sql, constants = query.returning(model.message_id).sql()
+        # As text: the function below declares what it returns, whatever the column's length.
+        self.sql, constants = query.returning(model.message_id.cast("text")).sql()
         if constants:
             raise ValueError("the upsert's constants are written into it: no parameter but rows")
+        self.function = _Function(self.sql)
         kept = model.select(model.message_id, model.type, model.timestamp)
         self.kept_sql, _ = kept.where(model.message_id == fn.ANY(SQL("%s"))).sql()
         self._database = database
@@ -198,6 +201,27 @@ class _Unnested:
             return {}
         cursor = database.execute_sql(budget.sql() + self.kept_sql, [left_alone])
         return {message_id: (kind, at) for message_id, kind, at in cursor.fetchall()}
+
+
+class _Function:
+    """The upsert as a PL/pgSQL function of its rows, for the event loop's batches
+    (``loop_intake.PostgresWriter``): PostgreSQL parses and plans the 1.4 KB statement once per
+    server connection instead of once per batch, which took a fifth to a third of its CPU per
+    batch (``python -m bench.driver``: the statement ÷ the function, 1.44 for 1 row, 1.25 for 16). A function is no session state, so PgBouncer in transaction
+    pooling is served as before. Its name carries a digest of its body: a release whose
+    statement differs calls a function of its own, so instances of two releases can share one
+    database; one left by an older release is never called again and costs nothing."""
+
+    def __init__(self, statement: str):
+        body = statement.replace("%s::jsonb", "batch_rows")
+        if body.count("batch_rows") != 1:
+            raise ValueError("the upsert reads its rows from one parameter")
+        self.name = "smsbounce_upsert_" + hashlib.sha256(body.encode()).hexdigest()[:16]
+        self.create_sql = (
+            f"CREATE FUNCTION {self.name}(batch_rows jsonb) RETURNS SETOF text "
+            f"LANGUAGE plpgsql AS $upsert$ BEGIN RETURN QUERY {body}; END $upsert$"
+        )
+        self.call_sql = f"SELECT * FROM {self.name}(%s::jsonb)"  # noqa: S608 - our name
 
 
 @cache

@@ -11,9 +11,10 @@ status, body, headers, access line and metrics are the same (tests/buffer/test_l
 
 PostgreSQL is written through psycopg 3's asyncio connection, one per worker (one batch at a
 time is in flight), in one round trip per batch: the ``SET LOCAL`` timeouts and the ranked
-upsert sent as one simple query — which PostgreSQL runs as one transaction — with the values
-bound on the client: no startup parameter and no server-side prepared statement, so PgBouncer
-in transaction pooling works as it does for the rest of the buffer. SQLite (and a PostgreSQL
+upsert — called as a function the writer creates, planned once per server connection — sent as
+one simple query, which PostgreSQL runs as one transaction, with the values bound on the
+client: no startup parameter and no server-side prepared statement, so PgBouncer in
+transaction pooling works as it does for the rest of the buffer. SQLite (and a PostgreSQL
 batch that quarantines or keeps reports, rare) is written by the store's own ``write_batch``
 on one writer thread.
 
@@ -150,7 +151,9 @@ class PostgresWriter:
     """Bounces to PostgreSQL in one round trip per batch, on one psycopg 3 asyncio connection.
 
     The statement is the store's own (``upsert.Upsert``, ``backends._Unnested``): the ranked
-    upsert, once per round, whose RETURNING names the rows written. The timeouts are
+    upsert, once per round, whose RETURNING names the rows written, called as the function
+    made of it (``backends._Function``), created on connecting if the database lacks it. A
+    role that may not create it gets the statement itself, as the threads send it. The timeouts are
     ``SET LOCAL`` (ended with the transaction); the statements share ``timeout`` between them
     as ``db.Budget`` does, so the batch holds its rows uncommitted no longer than one
     statement may (the settle lag, docs/spec.md §4). Reports the upsert left alone are told
@@ -165,11 +168,12 @@ class PostgresWriter:
         self._upsert = upsert
         self._statement = upsert.statement()
         self._connection = None
+        self._calls_function = False  # the connection's database has the upsert's function
 
     async def _connect(self):
         import psycopg
 
-        return await psycopg.AsyncConnection.connect(
+        connection = await psycopg.AsyncConnection.connect(
             self.url,
             # No BEGIN from the driver: a query of several statements is its own transaction.
             autocommit=True,
@@ -177,11 +181,37 @@ class PostgresWriter:
             prepare_threshold=None,  # no server-side prepared statement (PgBouncer)
             cursor_factory=psycopg.AsyncClientCursor,
         )
+        self._calls_function = await self._have_function(connection)
+        return connection
+
+    async def _have_function(self, connection) -> bool:
+        """Whether the upsert's function is there, created if it was not. Not being allowed
+        to create it costs speed, never a report: the statement is then sent itself."""
+        import psycopg
+
+        function = self._statement.function
+        try:
+            found = await connection.execute(f"SELECT to_regprocedure('{function.name}(jsonb)')")
+            if (await found.fetchone())[0] is None:
+                await connection.execute(function.create_sql)
+        except (psycopg.errors.DuplicateFunction, psycopg.errors.UniqueViolation):
+            pass  # another worker created it a moment ago
+        except psycopg.Error as exc:
+            if connection.broken:
+                raise
+            log.warning(
+                "the batches send the upsert's statement itself: cannot create %s (%s): %s",
+                function.name,
+                self.where,
+                str(exc).strip(),
+            )
+            return False
+        return True
 
     async def write(self, jobs: list) -> list[list[Result]]:
         work = [(reports, provider) for reports, provider, _ in (job.payload for job in jobs)]
         rounds = upserts.rounds(work)
-        found = await self._send(*self._query(rounds))
+        found = await self._send(lambda: self._query(rounds))
         written = [{message_id for (message_id,) in rows} for rows in found]
         results = [[upserts.STORED] * len(reports) for reports, _ in work]
         left_alone = [
@@ -202,7 +232,8 @@ class PostgresWriter:
     def _query(self, rounds: list) -> tuple[str, list]:
         """The timeouts and one upsert per round, as one query (one implicit transaction)."""
         statement = self._statement
-        parts = [self._timeouts(len(rounds))] + [statement.sql] * len(rounds)
+        upsert = statement.function.call_sql if self._calls_function else statement.sql
+        parts = [self._timeouts(len(rounds))] + [upsert] * len(rounds)
         params = [statement.rows_param(self._upsert.rows(batch)) for batch in rounds]
         return "; ".join(parts), params
 
@@ -217,15 +248,16 @@ class PostgresWriter:
         stored whatever this meets, so a failure here answers them duplicates, not 503."""
         query = f"{self._timeouts(1)}; {self._statement.kept_sql}"
         try:
-            (rows,) = await self._send(query, [message_ids])
+            (rows,) = await self._send(lambda: (query, [message_ids]))
         except DatabaseUnavailable as exc:
             log.warning("reports left alone answered as duplicates: %s", exc)
             return {}
         return {message_id: (kind, at) for message_id, kind, at in rows}
 
-    async def _send(self, sql: str, params: list) -> list[list[tuple]]:
-        """The rows of each statement of ``sql`` that returns rows. A connection found broken
-        is replaced and ``sql`` sent once more (every query here is idempotent)."""
+    async def _send(self, query) -> list[list[tuple]]:
+        """The rows of each statement of the query ``query()`` makes (sql, params) that returns
+        rows. A connection found broken, or whose database lost the upsert's function, is
+        replaced and the query made and sent once more (every query here is idempotent)."""
         import psycopg
 
         for attempt in (1, 2):
@@ -233,11 +265,13 @@ class PostgresWriter:
             try:
                 if fresh:
                     self._connection = await asyncio.wait_for(self._connect(), self.timeout)
-                return await asyncio.wait_for(self._run(sql, params), self.timeout)
+                return await asyncio.wait_for(self._run(*query()), self.timeout)
             except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
                 # Only a connection found broken (the server restarted since, a pooler dropped
-                # it) is worth a second try; whatever the server refused would be refused again.
+                # it) or a function dropped since is worth a second try; whatever the server
+                # refused would be refused again.
                 broken = self._connection is not None and self._connection.broken
+                broken = broken or isinstance(exc, psycopg.errors.UndefinedFunction)
                 await self.close()
                 if isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
                     raise  # what one job carried, not the database's failure

@@ -65,7 +65,7 @@ def test_a_missing_peer_is_skipped_with_the_option_that_names_it(tmp_path):
         locate(str(tmp_path))
 
 
-def test_the_driver_bench_sends_both_ways_through_the_buffers_own_upsert(postgres_url):
+def test_the_driver_bench_sends_every_way_through_the_buffers_own_upsert(postgres_url):
     """``python -m bench.driver``: every way stores every row of every batch it sends."""
     import psycopg
 
@@ -73,10 +73,11 @@ def test_the_driver_bench_sends_both_ways_through_the_buffers_own_upsert(postgre
 
     (figures,) = measure(postgres_url, batches=5, sizes=[3])
     assert figures["rows_per_batch"] == 3
-    assert all(figures[f"{way}_client_us"] > 0 for way in ("upsert", "with_read", "arrays"))
+    ways = ("function", "statement", "with_read", "arrays")
+    assert all(figures[f"{way}_client_us"] > 0 for way in ways)
     with psycopg.connect(postgres_url) as connection:
         stored = connection.execute(
             "SELECT count(*) FROM notifications WHERE \"messageId\" LIKE 'driver-bench-%%'"
         ).fetchone()[0]
-    # Warm-up and timed batches, three ways, every round: each row a new message.
-    assert stored == 3 * (100 + 5) * 3 * 3
+    # Warm-up and timed batches, four ways, every round: each row a new message.
+    assert stored == 3 * (100 + 5) * len(ways) * 3

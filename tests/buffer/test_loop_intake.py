@@ -381,3 +381,96 @@ def test_the_read_of_reports_left_alone_failing_answers_them_duplicates(caplog):
     finally:
         loop.close()
     assert "answered as duplicates" in caplog.text
+
+
+def _store_on_the_loop(loop, buffer, *order_ids: str) -> list[int]:
+    """Each report sent through the loop's intake as one request; the statuses answered."""
+
+    async def send():
+        return await asyncio.gather(
+            *(
+                buffer.loop_intake(
+                    _environ("GET", f"{INGEST}/{TOKEN}", report_query(orderID=i), "", b""),
+                    buffer.bridge._call,
+                )
+                for i in order_ids
+            )
+        )
+
+    return [answer[0] for answer in loop.run_until_complete(send())]
+
+
+def _functions(url: str) -> list[str]:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        found = connection.execute(
+            "SELECT proname FROM pg_proc WHERE proname LIKE 'smsbounce_upsert_%'"
+        )
+        return [name for (name,) in found]
+
+
+def test_the_batches_call_the_upsert_as_a_function_made_once_and_again_if_dropped(
+    postgres_url, tmp_path, caplog
+):
+    """The loop's batches call the statement as a function, created by the first connection;
+    one dropped under a running worker is created again, and no report is refused for it."""
+    import psycopg
+
+    buffer = _Buffer(postgres_url, tmp_path, "loop")
+    name = buffer.store.upsert.statement().function.name
+    loop = asyncio.new_event_loop()
+    try:
+        assert _store_on_the_loop(loop, buffer, "f1", "f2") == [200, 200]
+        assert _functions(postgres_url) == [name]
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP FUNCTION {name}(jsonb)")
+        assert _store_on_the_loop(loop, buffer, "f3") == [200]  # on the same connection
+        assert _functions(postgres_url) == [name]
+        stored = [row["message_id"] for row in buffer.rows()[0]]
+        assert stored == ["f1", "f2", "f3"]
+        assert "cannot create" not in caplog.text
+    finally:
+        loop.run_until_complete(buffer.loop_intake.close())
+        loop.close()
+        buffer.store.close()
+
+
+@pytest.fixture
+def role_without_create(postgres_url):
+    """A role that may write the buffer's tables but create nothing (PostgreSQL 15's default
+    for the public schema), as an operator may run the buffer after ``smsbounce migrate``."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    role = f"smsbounce_dml_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for name in _functions(postgres_url):  # one an earlier test's buffer made
+            admin.execute(f"DROP FUNCTION {name}(jsonb)")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+    parts = urlsplit(postgres_url)
+    yield urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"DROP OWNED BY {role}")
+        admin.execute(f"DROP ROLE {role}")
+
+
+def test_a_role_that_may_not_create_the_function_still_stores_every_report(
+    role_without_create, postgres_url, tmp_path, caplog
+):
+    buffer = _Buffer(role_without_create, tmp_path, "loop")
+    loop = asyncio.new_event_loop()
+    try:
+        assert _store_on_the_loop(loop, buffer, "r1", "r2") == [200, 200]
+        assert [row["message_id"] for row in buffer.rows()[0]] == ["r1", "r2"]
+        assert _functions(postgres_url) == []
+        assert "the batches send the upsert's statement itself: cannot create" in caplog.text
+        assert "permission denied" in caplog.text
+    finally:
+        loop.run_until_complete(buffer.loop_intake.close())
+        loop.close()
+        buffer.store.close()
