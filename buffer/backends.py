@@ -207,10 +207,11 @@ class _Function:
     """The upsert as a PL/pgSQL function of its rows, for the event loop's batches
     (``loop_intake.PostgresWriter``): PostgreSQL parses and plans the 1.4 KB statement once per
     server connection instead of once per batch, which took a fifth to a third of its CPU per
-    batch (``python -m bench.driver``: the statement ÷ the function, 1.44 for 1 row, 1.25 for 16). A function is no session state, so PgBouncer in transaction
-    pooling is served as before. Its name carries a digest of its body: a release whose
-    statement differs calls a function of its own, so instances of two releases can share one
-    database; one left by an older release is never called again and costs nothing."""
+    batch (``python -m bench.driver``: the statement ÷ the function, 1.44 for 1 row, 1.25 for
+    16). A function is no session state, so PgBouncer in transaction pooling is served as
+    before. Its name carries a digest of its body: a release whose statement differs calls a
+    function of its own, so instances of two releases can share one database; one left by an
+    older release is never called again and costs nothing."""
 
     def __init__(self, statement: str):
         body = statement.replace("%s::jsonb", "batch_rows")
