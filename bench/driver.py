@@ -65,7 +65,8 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
     read = statement.kept_sql
     function = statement.function
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(function.create_sql)
+        if not connection.execute(function.exists_sql).fetchone()[0]:
+            connection.execute(function.create_sql)
     ways = {
         "function": lambda rows: (
             f"{TIMEOUTS}; {function.call_sql}",

@@ -222,6 +222,7 @@ class _Function:
             f"CREATE FUNCTION {self.name}(batch_rows jsonb) RETURNS SETOF text "
             f"LANGUAGE plpgsql AS $upsert$ BEGIN RETURN QUERY {body}; END $upsert$"
         )
+        self.exists_sql = f"SELECT to_regprocedure('{self.name}(jsonb)') IS NOT NULL"
         self.call_sql = f"SELECT * FROM {self.name}(%s::jsonb)"  # noqa: S608 - our name
 
 

@@ -191,8 +191,8 @@ class PostgresWriter:
 
         function = self._statement.function
         try:
-            found = await connection.execute(f"SELECT to_regprocedure('{function.name}(jsonb)')")
-            if (await found.fetchone())[0] is None:
+            found = await connection.execute(function.exists_sql)
+            if not (await found.fetchone())[0]:
                 await connection.execute(function.create_sql)
         except (psycopg.errors.DuplicateFunction, psycopg.errors.UniqueViolation):
             pass  # another worker created it a moment ago

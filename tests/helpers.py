@@ -135,15 +135,21 @@ def hold_write_lock(db_url: str):
     return lambda: (connection.rollback(), connection.close())
 
 
-def wait_for_lock_waiter(pg_url: str, statement: str, timeout: float = 10.0) -> None:
-    """Return once a PostgreSQL backend running ``statement`` (e.g. ``INSERT``) waits on a lock:
-    the statement alone or within a query of several (the event loop's intake sends
-    ``BEGIN; SET LOCAL …; INSERT …; COMMIT`` as one).
+# A write of reports: the threads' upsert, or the event loop's call of its function.
+REPORTS_WRITE = ("INSERT", "SELECT * FROM smsbounce_upsert_")
+
+
+def wait_for_lock_waiter(pg_url: str, *statements: str, timeout: float = 10.0) -> None:
+    """Return once a PostgreSQL backend running one of ``statements`` (e.g. ``DELETE``;
+    ``REPORTS_WRITE``) waits on a lock: the statement alone or within a query of several (the
+    event loop's intake sends ``SET LOCAL …; SELECT * FROM smsbounce_upsert_…(…)`` as one).
 
     PostgreSQL only: SQLite writers wait in their busy handler, invisibly.
     """
     import psycopg
 
+    patterns = [p for statement in statements for p in (f"{statement}%", f"%; {statement}%")]
+    matches = " OR ".join(["query LIKE %s"] * len(patterns))
     # autocommit: pg_stat_activity is a snapshot per transaction
     watcher = psycopg.connect(pg_url, autocommit=True)
     deadline = time.monotonic() + timeout
@@ -152,15 +158,15 @@ def wait_for_lock_waiter(pg_url: str, statement: str, timeout: float = 10.0) -> 
             while time.monotonic() < deadline:
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND (query LIKE %s OR query LIKE %s)",
-                    (f"{statement}%", f"%; {statement}%"),
+                    f"AND datname = current_database() AND ({matches})",
+                    patterns,
                 )
                 if cursor.fetchone()[0]:
                     return
                 threading.Event().wait(0.02)
     finally:
         watcher.close()
-    raise AssertionError(f"no {statement} ever waited on a lock")
+    raise AssertionError(f"no {' or '.join(statements)} ever waited on a lock")
 
 
 class FakeClock:

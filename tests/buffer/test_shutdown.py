@@ -9,7 +9,7 @@ import requests
 
 from smsbounce.buffer.store import Store
 from tests.buffer.ops_helpers import message_ids
-from tests.helpers import hold_write_lock, report_query, wait_for_lock_waiter
+from tests.helpers import REPORTS_WRITE, hold_write_lock, report_query, wait_for_lock_waiter
 from tests.serve_process import ServeProcess
 from tests.testenv import settings_for
 
@@ -35,7 +35,7 @@ def test_sigterm_lets_the_report_in_flight_finish_and_be_stored(db_url):
             if db_url.startswith("sqlite"):
                 time.sleep(1.0)  # no waiter to see: the request is long in the busy handler
             else:
-                wait_for_lock_waiter(db_url, "INSERT")
+                wait_for_lock_waiter(db_url, *REPORTS_WRITE)
             server.process.send_signal(signal.SIGTERM)
             time.sleep(1.0)
             assert server.process.poll() is None, "the server must wait for the request in flight"

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.helpers import (
+    REPORTS_WRITE,
     FakeClock,
     all_bounces,
     assert_json_error,
@@ -116,7 +117,7 @@ def test_a_commit_delayed_past_a_poll_is_served_exactly_once_in_the_next_window(
     writer = threading.Thread(target=lambda: answers.append(send(http, server, "slow")))
     writer.start()
     if db_url.startswith("postgres"):
-        wait_for_lock_waiter(db_url, "INSERT")
+        wait_for_lock_waiter(db_url, *REPORTS_WRITE)
     # Marketing polls while the row is ingested but not committed: [start, now).
     first_end = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
     first = ids(all_bounces(requests, server, (start, first_end)))
