@@ -10,7 +10,8 @@ the Bottle route and the app's middleware answer by — ``ingest.reply``, ``Http
 status, body, headers, access line and metrics are the same (tests/buffer/test_loop_intake.py).
 
 PostgreSQL is written through psycopg 3's asyncio connection, one per worker (one batch at a
-time is in flight), in one round trip per batch: the ``SET LOCAL`` timeouts and the ranked
+time is in flight), its queries sent and read through psycopg's libpq layer, in one round trip
+per batch: the ``SET LOCAL`` timeouts and the ranked
 upsert — called as a function the writer creates, planned once per server connection — sent as
 one simple query, which PostgreSQL runs as one transaction, with the values bound on the
 client: no startup parameter and no server-side prepared statement, so PgBouncer in
@@ -281,14 +282,38 @@ class PostgresWriter:
         raise AssertionError("unreachable")
 
     async def _run(self, sql: str, params: list) -> list[list[tuple]]:
-        cursor = self._connection.cursor()
-        await cursor.execute(sql, params)
-        found = []
+        """The rows of each statement of ``sql`` that returns rows, its ``%s`` bound to
+        ``params`` as psycopg quotes them, sent and read through psycopg's libpq layer
+        (``psycopg.pq``): its cursor's execute, fetch and nextset cost a batch 55-70 µs more
+        client CPU (4 rows, uvloop), about a third of the batch's client side."""
+        from psycopg import pq
+        from psycopg.sql import Literal
+
+        connection = self._connection
+        pgconn, encoding = connection.pgconn, connection.info.encoding
+        pieces = sql.encode(encoding).split(b"%s")
+        if len(pieces) != len(params) + 1:
+            raise ValueError("one parameter per %s")
+        query = pieces[0]
+        for param, piece in zip(params, pieces[1:], strict=True):
+            query += Literal(param).as_bytes(connection) + piece
+        pgconn.send_query(query)
+        while pgconn.flush():  # the rest once the socket takes it
+            await _ready(pgconn.socket, writable=True)
+        found, failure = [], None
         while True:
-            if cursor.description is not None:
-                found.append(await cursor.fetchall())
-            if not cursor.nextset():
-                return found
+            pgconn.consume_input()
+            while not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is None:  # all read: the connection is ready for the next query
+                    if failure is not None:
+                        raise failure
+                    return found
+                if result.status == pq.ExecStatus.TUPLES_OK:
+                    found.append(_rows(result, encoding))
+                elif result.status != pq.ExecStatus.COMMAND_OK and failure is None:
+                    failure = _error(result, encoding)
+            await _ready(pgconn.socket, writable=False)
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -412,6 +437,43 @@ class LoopIntake:
             await self._postgres.close()
         if self._thread is not None:
             self._thread.shutdown(wait=True)
+
+
+async def _ready(fd: int, *, writable: bool) -> None:
+    """Until ``fd`` is readable (or writable), on the running loop."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    add, remove = (
+        (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
+    )
+    add(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        remove(fd)
+
+
+def _rows(result, encoding: str) -> list[tuple]:
+    """A result's rows, every value text (or None)."""
+    get, columns = result.get_value, range(result.nfields)
+    return [
+        tuple(None if (value := get(i, j)) is None else value.decode(encoding) for j in columns)
+        for i in range(result.ntuples)
+    ]
+
+
+def _error(result, encoding: str) -> Exception:
+    """psycopg's exception for a failed statement's result, by its SQLSTATE (what its cursor
+    would have raised: a data error, an undefined function, …)."""
+    from psycopg import errors, pq
+
+    state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+    message = result.error_message.decode(encoding, "replace").strip()
+    try:
+        kind = errors.lookup(state)
+    except KeyError:
+        kind = errors.DatabaseError
+    return kind(message)
 
 
 def _route(environ: dict) -> tuple[str, str | None, str] | None:

@@ -474,3 +474,37 @@ def test_a_role_that_may_not_create_the_function_still_stores_every_report(
         loop.run_until_complete(buffer.loop_intake.close())
         loop.close()
         buffer.store.close()
+
+
+def test_the_writers_queries_bind_quote_and_fail_as_psycopgs_cursor_would(postgres_url):
+    """The writer sends its queries through psycopg's libpq layer: values quoted by psycopg,
+    every statement's rows read, and a failed statement raised as psycopg's cursor raises it
+    (a data error is what one job carried, ``LoopGroupCommit`` retries each alone), after the
+    rest was read: the connection answers the next query."""
+    import psycopg
+
+    from smsbounce.buffer.loop_intake import PostgresWriter
+
+    store = Store.open(settings_for(postgres_url))
+    writer = PostgresWriter(postgres_url, store.upsert, 5.0, "here")
+    tricky = "it's 100% \\ ünïcode; %s"
+
+    async def run(sql, params):
+        return await writer._send(lambda: (sql, params))
+
+    loop = asyncio.new_event_loop()
+    try:
+        found = loop.run_until_complete(
+            run(
+                "SET LOCAL lock_timeout = 100; SELECT %s::text, NULL::text; SELECT %s",
+                [tricky, ["a", "b"]],
+            )
+        )
+        assert found == [[(tricky, None)], [("{a,b}",)]]
+        with pytest.raises(psycopg.DataError):
+            loop.run_until_complete(run("SELECT 1; SELECT %s::int; SELECT 2", ["nine"]))
+        assert loop.run_until_complete(run("SELECT %s::int + 1", [41])) == [[("42",)]]
+    finally:
+        loop.run_until_complete(writer.close())
+        loop.close()
+        store.close()
