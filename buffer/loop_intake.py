@@ -283,7 +283,7 @@ class PostgresWriter:
 
     async def _run(self, sql: str, params: list) -> list[list[tuple]]:
         """The rows of each statement of ``sql`` that returns rows, its ``%s`` bound to
-        ``params`` as psycopg quotes them, sent and read through psycopg's libpq layer
+        ``params`` as libpq or psycopg quotes them, sent and read through psycopg's libpq layer
         (``psycopg.pq``): its cursor's execute, fetch and nextset cost a batch 55-70 µs more
         client CPU (4 rows, uvloop), about a third of the batch's client side."""
         from psycopg import pq
@@ -296,7 +296,12 @@ class PostgresWriter:
             raise ValueError("one parameter per %s")
         query = pieces[0]
         for param, piece in zip(params, pieces[1:], strict=True):
-            query += Literal(param).as_bytes(connection) + piece
+            # A batch's rows: libpq quotes them in half the time psycopg's adaptation takes.
+            if isinstance(param, str):
+                quoted = pq.Escaping(pgconn).escape_literal(param.encode(encoding))
+            else:
+                quoted = Literal(param).as_bytes(connection)
+            query += quoted + piece
         pgconn.send_query(query)
         while pgconn.flush():  # the rest once the socket takes it
             await _ready(pgconn.socket, writable=True)
