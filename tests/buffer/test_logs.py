@@ -404,7 +404,7 @@ def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_writ
     assert _without_time("".join(writes)) == _without_time(at_once.getvalue())
 
 
-_NOISY = "0123456789?/+%2Bab \x85"  # digits, queries, plus signs, a C1 control
+_NOISY = "0123456789?/+%2Bab \x85\x7fä"  # digits, queries, plus signs, DEL, a C1 control, ä
 
 
 @given(
