@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import click
+from peewee import IntegrityError, ProgrammingError
 
 from . import db, migrations, retention
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
@@ -76,6 +77,23 @@ def migrate(database_url):
         click.echo(f"schema of {where} at version {migrations.LATEST} (was {before})")
     else:
         click.echo(f"schema of {where} already at version {before}; nothing to do")
+    _make_upsert_function(store)
+
+
+def _make_upsert_function(store) -> None:
+    """The event loop's upsert function, made by the role that migrates (docs/operations.md):
+    optional, so a failure is said and the command still succeeds."""
+    try:
+        with database_work(store):
+            name = store.make_upsert_function()
+    except (ProgrammingError, IntegrityError) as exc:
+        click.echo(
+            f"the upsert's function was not created ({str(exc).strip()}): the buffer's "
+            "workers create it, or send the statement itself"
+        )
+        return
+    if name is not None:
+        click.echo(f"upsert function {name} in place")
 
 
 @click.command(short_help="Delete old bounces, never one a window can still poll.")

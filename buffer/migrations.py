@@ -15,7 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import BigIntegerField, CharField, Database, IntegerField, Model, fn
+from peewee import (
+    BigIntegerField,
+    CharField,
+    Database,
+    IntegerField,
+    Model,
+    ProgrammingError,
+    fn,
+)
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as run_operations
 
@@ -24,6 +32,7 @@ from . import db, models
 VERSION_TABLE = "schema_version"
 # pg_advisory_xact_lock key: "smsb" in ASCII.
 _PG_LOCK_KEY = 0x736D7362
+_INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
 
 
 class MigrationError(RuntimeError):
@@ -134,13 +143,31 @@ def _refuse_newer(version: int) -> None:
 
 
 def migrate(database: Database) -> list[Migration]:
-    """Apply every pending migration; return those applied (none when up to date)."""
+    """Apply every pending migration; return those applied (none when up to date). A role that
+    may not read or change the schema gets MigrationError saying so; one that may only read and
+    write its tables may run it once there is nothing to do."""
+    try:
+        return _migrate(database)
+    except ProgrammingError as exc:
+        cause = getattr(exc, "orig", None)  # the driver's exception, peewee keeps it
+        if getattr(cause, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        problem = str(cause).strip().splitlines()[0]
+        raise MigrationError(
+            f"the database role may not read or change the schema ({problem}): run `smsbounce "
+            "migrate` as a role that may"
+        ) from None
+
+
+def _migrate(database: Database) -> list[Migration]:
     applied: list[Migration] = []
     with db.session(database, write=True):
         if not db.is_sqlite(database):
             database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
         version = _read_version(database)
         _refuse_newer(version)
+        if version == LATEST:
+            return applied  # no DDL at all: a role that may only write can run it
         model = _version_model(database)
         database.create_tables([model], safe=True)
         if version and not model.select().exists():

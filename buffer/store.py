@@ -148,6 +148,18 @@ class Store:
         loop's intake)."""
         self._writer.on_batch(rows)
 
+    def make_upsert_function(self) -> str | None:
+        """The name of the event loop's upsert function (``backends._Function``), created
+        where the database lacks it: ``smsbounce migrate`` makes it as the role that migrates,
+        for a buffer whose own role may not create it. None on SQLite, which has none."""
+        function = getattr(self._upsert.statement(), "function", None)
+        if function is None:
+            return None
+        with db.session(self.database, write=True):
+            if not self.database.execute_sql(function.exists_sql).fetchone()[0]:
+                self.database.execute_sql(function.create_sql)
+        return function.name
+
     @property
     def upsert(self) -> Upsert:
         """The ranked upsert this store writes with (its statements and its ingest clock)."""

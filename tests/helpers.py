@@ -169,6 +169,30 @@ def wait_for_lock_waiter(pg_url: str, *statements: str, timeout: float = 10.0) -
     raise AssertionError(f"no {' or '.join(statements)} ever waited on a lock")
 
 
+@contextlib.contextmanager
+def role_that_only_writes(pg_url: str):
+    """The URL of a new role that may read and write the tables ``pg_url``'s database has but
+    create nothing (PostgreSQL 15 grants no ``CREATE`` on ``public`` by default), as an operator
+    may run the buffer after ``smsbounce migrate`` ran as another role; dropped on exit."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    role = f"smsbounce_writer_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+    parts = urlsplit(pg_url)
+    try:
+        yield urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+
+
 class FakeClock:
     """A settable ingest clock (UTC microseconds) for window tests that must not wait."""
 

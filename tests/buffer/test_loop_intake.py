@@ -33,7 +33,7 @@ from smsbounce.buffer.store import Store
 from smsbounce.plumbing.wsgi_bridge import WsgiBridge
 from smsbounce.simulators.pytest_plugin import empty_database, throwaway_database
 from tests.buffer.test_quarantine import JASMIN, JASMIN_RECEIPT, KANNEL, KANNEL_QUERY
-from tests.helpers import INGEST, report_query
+from tests.helpers import INGEST, report_query, role_that_only_writes
 from tests.testenv import PG_URL_VARIABLE, settings_for
 
 TOKEN = "ingest-token-for-tests-0123456789"
@@ -438,25 +438,15 @@ def test_the_batches_call_the_upsert_as_a_function_made_once_and_again_if_droppe
 
 @pytest.fixture
 def role_without_create(postgres_url):
-    """A role that may write the buffer's tables but create nothing (PostgreSQL 15's default
-    for the public schema), as an operator may run the buffer after ``smsbounce migrate``."""
-    import uuid
-    from urllib.parse import urlsplit, urlunsplit
-
+    """A role that may write the buffer's tables but create nothing, on a database without the
+    upsert's function (one an earlier test's buffer made is dropped)."""
     import psycopg
 
-    role = f"smsbounce_dml_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-        for name in _functions(postgres_url):  # one an earlier test's buffer made
+        for name in _functions(postgres_url):
             admin.execute(f"DROP FUNCTION {name}(jsonb)")
-        admin.execute(f"CREATE ROLE {role} LOGIN")
-        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")
-        admin.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
-    parts = urlsplit(postgres_url)
-    yield urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"DROP OWNED BY {role}")
-        admin.execute(f"DROP ROLE {role}")
+    with role_that_only_writes(postgres_url) as url:
+        yield url
 
 
 def test_a_role_that_may_not_create_the_function_still_stores_every_report(
@@ -508,3 +498,34 @@ def test_the_writers_queries_bind_quote_and_fail_as_psycopgs_cursor_would(postgr
         loop.run_until_complete(writer.close())
         loop.close()
         store.close()
+
+
+def test_smsbounce_migrate_makes_the_function_for_a_role_that_may_not(
+    role_without_create, postgres_url, tmp_path, caplog
+):
+    """The role that migrates creates the function (``smsbounce migrate``), so a buffer whose
+    own role may only write calls it too; that role's own migrate says why it made none."""
+    from click.testing import CliRunner
+
+    from smsbounce.buffer.admin import migrate
+
+    as_writer = CliRunner().invoke(migrate, ["--database-url", role_without_create])
+    assert as_writer.exit_code == 0, as_writer.output
+    assert "the upsert's function was not created (permission denied" in as_writer.output
+    assert _functions(postgres_url) == []
+
+    as_owner = CliRunner().invoke(migrate, ["--database-url", postgres_url])
+    assert as_owner.exit_code == 0, as_owner.output
+    (name,) = _functions(postgres_url)
+    assert f"upsert function {name} in place" in as_owner.output
+
+    buffer = _Buffer(role_without_create, tmp_path, "loop")
+    loop = asyncio.new_event_loop()
+    try:
+        assert _store_on_the_loop(loop, buffer, "w1") == [200]
+        assert [row["message_id"] for row in buffer.rows()[0]] == ["w1"]
+        assert "cannot create" not in caplog.text
+    finally:
+        loop.run_until_complete(buffer.loop_intake.close())
+        loop.close()
+        buffer.store.close()

@@ -18,7 +18,7 @@ from tests.buffer.ops_helpers import (
     legacy_table,
     message_ids,
 )
-from tests.helpers import assert_json_error, send
+from tests.helpers import assert_json_error, role_that_only_writes, send
 from tests.serve_process import SMSBOUNCE, ServeProcess
 from tests.testenv import settings_for
 
@@ -106,6 +106,39 @@ def test_workers_starting_together_on_a_new_sqlite_file_never_find_it_locked(tmp
         for worker in workers:
             worker.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("fresh_db_url", ["postgres"], indirect=True)
+def test_a_role_that_may_not_change_the_schema_is_told_so_and_may_run_migrate_once_done(
+    fresh_db_url,
+):
+    from urllib.parse import urlsplit
+
+    import psycopg
+    from click.testing import CliRunner
+
+    from smsbounce.buffer.admin import migrate
+
+    with role_that_only_writes(fresh_db_url) as writer:
+        refused = CliRunner().invoke(migrate, ["--database-url", writer])
+        assert refused.exit_code == 1 and refused.exception.__class__ is SystemExit
+        assert "the database role may not read or change the schema (permission denied" in (
+            refused.output
+        )
+        assert "run `smsbounce migrate` as a role that may" in refused.output
+        database = db.connect(fresh_db_url, 5)
+        assert migrations.current(database) == 0  # nothing half-made
+        database.close_all()
+
+        done = CliRunner().invoke(migrate, ["--database-url", fresh_db_url])
+        assert done.exit_code == 0 and f"version {migrations.LATEST}" in done.output
+        role = urlsplit(writer).username
+        with psycopg.connect(fresh_db_url, autocommit=True) as admin:  # as an operator grants
+            admin.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+        # Up to date: nothing it must not do, so the role that only writes may run it too.
+        again = CliRunner().invoke(migrate, ["--database-url", writer])
+        assert again.exit_code == 0, again.output
+        assert "nothing to do" in again.output
 
 
 def test_readyz_says_ready_only_when_migrated(fresh_db_url):
