@@ -60,13 +60,11 @@ def measure(url: str, batches: int, sizes: list[int]) -> list[dict]:
 
     store = Store.open(Settings(database_url=url))
     statement = store.upsert.statement()
+    store.make_upsert_function()
     store.close()
     columns = statement.columns
     read = statement.kept_sql
     function = statement.function
-    with psycopg.connect(url, autocommit=True) as connection:
-        if not connection.execute(function.exists_sql).fetchone()[0]:
-            connection.execute(function.create_sql)
     ways = {
         "function": lambda rows: (
             f"{TIMEOUTS}; {function.call_sql}",

@@ -11,13 +11,12 @@ status, body, headers, access line and metrics are the same (tests/buffer/test_l
 
 PostgreSQL is written through psycopg 3's asyncio connection, one per worker (one batch at a
 time is in flight), its queries sent and read through psycopg's libpq layer, in one round trip
-per batch: the ``SET LOCAL`` timeouts and the ranked
-upsert — called as a function the writer creates, planned once per server connection — sent as
-one simple query, which PostgreSQL runs as one transaction, with the values bound on the
-client: no startup parameter and no server-side prepared statement, so PgBouncer in
-transaction pooling works as it does for the rest of the buffer. SQLite (and a PostgreSQL
-batch that quarantines or keeps reports, rare) is written by the store's own ``write_batch``
-on one writer thread.
+per batch: the ``SET LOCAL`` timeouts and the ranked upsert — called as a function the writer
+creates, planned once per server connection — sent as one simple query, which PostgreSQL runs
+as one transaction, with the values bound on the client: no startup parameter and no
+server-side prepared statement, so PgBouncer in transaction pooling works as it does for the
+rest of the buffer. SQLite (and a PostgreSQL batch that quarantines or keeps reports, rare) is
+written by the store's own ``write_batch`` on one writer thread.
 
 What does not fit the fast path — another method or path, an unknown provider, a body refused
 before the door — goes to the Bottle app on the bridge's threads, unchanged.
@@ -153,9 +152,9 @@ class PostgresWriter:
 
     The statement is the store's own (``upsert.Upsert``, ``backends._Unnested``): the ranked
     upsert, once per round, whose RETURNING names the rows written, called as the function
-    made of it (``backends._Function``), created on connecting if the database lacks it. A
-    role that may not create it gets the statement itself, as the threads send it. The timeouts are
-    ``SET LOCAL`` (ended with the transaction); the statements share ``timeout`` between them
+    made of it (``backends._Function``), created on connecting if the database lacks it; a
+    role that may not create it sends the statement itself, as the threads do. The timeouts
+    are ``SET LOCAL`` (ended with the transaction); the statements share ``timeout`` between them
     as ``db.Budget`` does, so the batch holds its rows uncommitted no longer than one
     statement may (the settle lag, docs/spec.md §4). Reports the upsert left alone are told
     DUPLICATE from STALE by the rows as they stand once the batch is committed, read in a second
