@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import click
-from peewee import IntegrityError, ProgrammingError
+from peewee import ProgrammingError
 
 from . import db, migrations, retention
 from .db import DatabaseUnavailable, UnsupportedDatabaseUrl
@@ -86,7 +86,7 @@ def _make_upsert_function(store) -> None:
     try:
         with database_work(store):
             name = store.make_upsert_function()
-    except (ProgrammingError, IntegrityError) as exc:
+    except ProgrammingError as exc:
         click.echo(
             f"the upsert's function was not created ({str(exc).strip()}): the buffer's "
             "workers create it, or send the statement itself"

@@ -219,11 +219,15 @@ class _Function:
         if body.count("batch_rows") != 1:
             raise ValueError("the upsert reads its rows from one parameter")
         self.name = "smsbounce_upsert_" + hashlib.sha256(body.encode()).hexdigest()[:16]
-        self.create_sql = (
+        # Created where missing, in one statement whoever runs it; another connection creating
+        # it at the same moment (a worker, smsbounce migrate) is no failure.
+        self.ensure_sql = (
+            f"DO $ensure$ BEGIN IF to_regprocedure('{self.name}(jsonb)') IS NULL THEN "
             f"CREATE FUNCTION {self.name}(batch_rows jsonb) RETURNS SETOF text "
-            f"LANGUAGE plpgsql AS $upsert$ BEGIN RETURN QUERY {body}; END $upsert$"
+            f"LANGUAGE plpgsql AS $upsert$ BEGIN RETURN QUERY {body}; END $upsert$; "
+            "END IF; EXCEPTION WHEN duplicate_function OR unique_violation THEN NULL; "
+            "END $ensure$"
         )
-        self.exists_sql = f"SELECT to_regprocedure('{self.name}(jsonb)') IS NOT NULL"
         self.call_sql = f"SELECT * FROM {self.name}(%s::jsonb)"  # noqa: S608 - our name
 
 

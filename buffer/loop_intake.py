@@ -191,11 +191,7 @@ class PostgresWriter:
 
         function = self._statement.function
         try:
-            found = await connection.execute(function.exists_sql)
-            if not (await found.fetchone())[0]:
-                await connection.execute(function.create_sql)
-        except (psycopg.errors.DuplicateFunction, psycopg.errors.UniqueViolation):
-            pass  # another worker created it a moment ago
+            await connection.execute(function.ensure_sql)
         except psycopg.Error as exc:
             if connection.broken:
                 raise

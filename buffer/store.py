@@ -156,8 +156,7 @@ class Store:
         if function is None:
             return None
         with db.session(self.database, write=True):
-            if not self.database.execute_sql(function.exists_sql).fetchone()[0]:
-                self.database.execute_sql(function.create_sql)
+            self.database.execute_sql(function.ensure_sql)
         return function.name
 
     @property

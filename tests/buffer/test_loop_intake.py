@@ -529,3 +529,38 @@ def test_smsbounce_migrate_makes_the_function_for_a_role_that_may_not(
         loop.run_until_complete(buffer.loop_intake.close())
         loop.close()
         buffer.store.close()
+
+
+def test_connections_making_the_function_at_once_all_succeed(postgres_url):
+    """Workers and ``smsbounce migrate`` may create the function at the same moment: each
+    finds it made, none fails (PostgreSQL's unique index on functions refuses all but one)."""
+    import threading
+
+    import psycopg
+
+    store = Store.open(settings_for(postgres_url))
+    function = store.upsert.statement().function
+    store.close()
+    failures = []
+    for _ in range(10):
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP FUNCTION IF EXISTS {function.name}(jsonb)")
+        connections = [psycopg.connect(postgres_url, autocommit=True) for _ in range(6)]
+        together = threading.Barrier(len(connections))
+
+        def ensure(connection):
+            together.wait()
+            try:
+                connection.execute(function.ensure_sql)
+            except psycopg.Error as exc:  # collected: asserted below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=ensure, args=(c,)) for c in connections]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for connection in connections:
+            connection.close()
+    assert failures == []
+    assert _functions(postgres_url) == [function.name]
