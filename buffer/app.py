@@ -86,6 +86,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Bottle:
         metrics.observe(taken)
         outcomes.observe(taken)
 
+    def observe_all(events: list) -> None:
+        """``on_taken`` of each ``Taken`` and the metrics' ``observe`` of every event, each
+        series written once (``logs.Turn``: the event loop's answers, one turn's at a time)."""
+        metrics.observe_all(events)
+        outcomes.observe_all(event for event in events if isinstance(event, Taken))
+
+    app.observe_all = observe_all
+
     reports = ReportRoutes(
         settings, store, load_profiles(settings), on_taken, outcomes.flush_if_due
     )

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from itertools import groupby
+from logging import StreamHandler
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -306,21 +307,33 @@ class RequestLog:
         return [(REQUEST_ID_HEADER, rid)]
 
     def record(
-        self, environ: dict, status: str, seconds: float, rid: str, lines: LineBatch | None = None
+        self, environ: dict, status: str, seconds: float, rid: str, turn: Turn | None = None
     ) -> None:
-        """Count and log one answer: ``observe(Answered(...))`` and the access line, written at
-        once or, given ``lines``, with the other lines of this turn of the event loop."""
+        """Count and log one answer: ``observe(Answered(...))`` and the access line, done at
+        once or, given ``turn``, with the other answers of this turn of the event loop."""
+        answered = Answered(environ, status, seconds)
+        if turn is not None:
+            turn.hold(self, answered, rid)
+            return
         if self.observe is not None:
-            self.observe(Answered(environ, status, seconds))
+            self.observe(answered)
+        line = self.line(answered, rid, time.time())
+        if line is not None:
+            _write(*line)
+
+    def line(self, answered: Answered, rid: str, now: float) -> tuple[StreamHandler, str] | None:
+        """The access line of ``answered`` and the handler to write it to, or None: not logged,
+        or logged through ``logging`` (another handler than ours, pytest's capture)."""
         log = self.log
         if not log.isEnabledFor(logging.INFO):
-            return
+            return None
+        environ, status = answered.environ, answered.status
         method, path = environ.get("REQUEST_METHOD", ""), redact_path(environ.get("PATH_INFO", ""))
         fields = {
             "method": method,
             "path": path,
             "status": int(status),
-            "duration_ms": round(seconds * 1000, 3),
+            "duration_ms": round(answered.seconds * 1000, 3),
             "request_id": rid,
             "remote_addr": environ.get("REMOTE_ADDR", ""),
         }
@@ -328,14 +341,10 @@ class RequestLog:
         if handler is not None:
             # What log.handle() would write, without a LogRecord and the walk to its handler:
             # the line costs a fifth of what logging's path costs (docs/benchmarks.md).
-            line = handler.formatter.line(
-                time.time(), "INFO", log.name, f"{method} {path} {status}", fields
+            text = handler.formatter.line(
+                now, "INFO", log.name, f"{method} {path} {status}", fields
             )
-            if lines is None:
-                _write(handler, line + handler.terminator)
-            else:
-                lines.add(handler, line + handler.terminator)
-            return
+            return handler, text + handler.terminator
         # log.info() without its walk up the stack for the caller's file and line: the access
         # line always comes from here, and no line shows them.
         record = log.makeRecord(
@@ -349,34 +358,54 @@ class RequestLog:
             extra={"fields": fields},
         )
         log.handle(record)
+        return None
 
 
-def _write(handler: logging.StreamHandler, text: str) -> None:
+def _write(handler: StreamHandler, text: str) -> None:
     with handler.lock:
         handler.stream.write(text)
         handler.stream.flush()
 
 
-class LineBatch:
-    """Access lines written once per turn of an event loop: the answers one commit releases are
-    answered in the same turn, and their lines reach the stream in one write rather than one
-    each (a write to a pipe, where a platform collects a process's logs, cost about as much as
-    formatting the line; docs/benchmarks.md). ``flush`` writes what is held."""
+class Turn:
+    """What the answers given in one turn of an event loop leave behind, done once the turn
+    ends, after the answers are out: the answers one commit releases are given in the same
+    turn, so their access lines reach the stream in one write rather than one each (a write to
+    a pipe, where a platform collects a process's logs, cost about as much as formatting the
+    line), and what they count is written once per series (``observe_all``: what ``Metrics`` and
+    ``OutcomeCounts`` observe one at a time). ``flush`` does what is held."""
 
-    def __init__(self, loop):
-        self._loop = loop
-        self._held: list[tuple[logging.StreamHandler, str]] = []
+    def __init__(self, loop, observe_all: Callable[[list], None]):
+        self._loop, self._observe_all = loop, observe_all
+        self._counted: list = []
+        self._answered: list[tuple[RequestLog, Answered, str]] = []
 
-    def add(self, handler: logging.StreamHandler, text: str) -> None:
-        if not self._held:
+    def count(self, event) -> None:
+        """``event`` (a ``verdicts.Taken``) counted at the end of the turn."""
+        self._started()
+        self._counted.append(event)
+
+    def hold(self, request_log: RequestLog, answered: Answered, rid: str) -> None:
+        """What ``request_log.record`` does with ``answered``, at the end of the turn."""
+        self._started()
+        if request_log.observe is not None:
+            self._counted.append(answered)
+        self._answered.append((request_log, answered, rid))
+
+    def _started(self) -> None:
+        if not self._counted and not self._answered:
             self._loop.call_soon(self.flush)
-        self._held.append((handler, text))
 
     def flush(self) -> None:
-        held, self._held = self._held, []
+        answered, self._answered = self._answered, []
+        counted, self._counted = self._counted, []
+        now = time.time()
+        lines = [line for log, a, rid in answered if (line := log.line(a, rid, now)) is not None]
         # One handler, always, unless the configuration changed within the turn.
-        for handler, texts in groupby(held, key=itemgetter(0)):
+        for handler, texts in groupby(lines, key=itemgetter(0)):
             _write(handler, "".join(text for _, text in texts))
+        if counted:
+            self._observe_all(counted)
 
 
 def _the_json_stream(log: logging.Logger) -> logging.StreamHandler | None:

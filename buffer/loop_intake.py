@@ -40,7 +40,7 @@ from smsbounce.plumbing.wsgi_bridge import STARTED
 from . import upsert as upserts
 from .errors import DatabaseUnavailable, HttpError
 from .ingest import INGEST, PROVIDER_REPORT, SAVE_FAILED, reply
-from .logs import ENDPOINT, REQUEST_ID_HEADER, LineBatch, request_id
+from .logs import ENDPOINT, REQUEST_ID_HEADER, Turn, request_id
 from .reports import Result
 
 log = logging.getLogger("smsbounce.buffer")
@@ -341,7 +341,7 @@ class LoopIntake:
                 _where(store),
             )
         self._writer: LoopGroupCommit | None = None
-        self._lines: LineBatch | None = None
+        self._turn: Turn | None = None
         self._settings = settings
 
     def _batches(self) -> LoopGroupCommit:
@@ -398,8 +398,11 @@ class LoopIntake:
 
     def _answer(self, environ: dict, profile, taken, rule: str, started: float):
         """What the Bottle route and the app's middleware make of ``taken`` (``ingest.reply``,
-        ``HttpError.parts``, ``SECURITY_HEADERS``, ``logs.RequestLog``), without Bottle."""
-        self.routes.on_taken(taken)
+        ``HttpError.parts``, ``SECURITY_HEADERS``, ``logs.RequestLog``), without Bottle; what it
+        counts (the route's ``on_taken``) and logs is done at the end of the loop's turn."""
+        if self._turn is None:
+            self._turn = Turn(asyncio.get_running_loop(), self._app.observe_all)
+        self._turn.count(taken)
         if taken.error is None:
             status, content_type, body = reply(profile, taken)
             headers = [("Content-Type", content_type)]
@@ -415,10 +418,8 @@ class LoopIntake:
         environ[ENDPOINT] = rule
         headers += SECURITY_HEADERS
         headers.append((REQUEST_ID_HEADER, rid))
-        if self._lines is None:
-            self._lines = LineBatch(asyncio.get_running_loop())
         seconds = time.perf_counter() - started
-        self._app.request_log.record(environ, str(status), seconds, rid, self._lines)
+        self._app.request_log.record(environ, str(status), seconds, rid, self._turn)
         return status, headers, data
 
     async def _save(self, pending) -> list[Result]:
@@ -431,8 +432,8 @@ class LoopIntake:
         return await self._batches().submit(work, len(pending.bounces) + len(pending.held))
 
     async def close(self) -> None:
-        if self._lines is not None:
-            self._lines.flush()
+        if self._turn is not None:
+            self._turn.flush()
         if self._postgres is not None:
             await self._postgres.close()
         if self._thread is not None:

@@ -9,6 +9,7 @@ one process) each app counts in a registry of its own.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import singledispatchmethod
 
 from prometheus_client import (
@@ -160,7 +161,18 @@ class Metrics:
         # singledispatchmethod builds a new wrapper at every attribute access (Python 3.11),
         # once per request or more: dispatched here, bound once.
         dispatch = vars(Metrics)["observe"].dispatcher.dispatch
-        self.observe = lambda event: dispatch(type(event))(self, event)
+        self.observe = lambda event: dispatch(type(event))(self, event, _AT_ONCE)
+        self._dispatch = dispatch
+
+    def observe_all(self, events) -> None:
+        """``observe`` of every event, each series written once with what they add up to: the
+        event loop counts the answers of one turn together. In multiprocess mode every write is
+        one to a memory-mapped file, with a lock and a ``getpid`` (five per report, about a
+        sixth of the loop's CPU per report; docs/benchmarks.md)."""
+        tally = _Tally()
+        for event in events:
+            self._dispatch(type(event))(self, event, tally)
+        tally.write()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type; in multiprocess mode, every worker's."""
@@ -171,27 +183,28 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
     @singledispatchmethod
-    def observe(self, event) -> None:
+    def observe(self, event, to=None) -> None:
         """Count what a part of the buffer did, from the result it hands over: a request's
         verdicts, a page served, an answer given, a purge, a clock reading, a database error.
-        Every part is wired to the metrics this one way."""
+        Every part is wired to the metrics this one way. (``to``: where the counts go, for the
+        handlers below; callers leave it out.)"""
         raise TypeError(f"nothing is counted from a {type(event).__name__}")
 
     @observe.register
-    def _verdicts(self, taken: Taken) -> None:
+    def _verdicts(self, taken: Taken, to) -> None:
         """Every report the request carried is received, then stored or quarantined by type,
         ignored or rejected by reason."""
         provider = taken.provider
-        self._of(self.received, provider).inc(len(taken.verdicts))
+        to.inc(self._of(self.received, provider), len(taken.verdicts))
         for verdict in taken.verdicts:
-            self._of(self._by_result[verdict.result], provider, verdict.reason).inc()
+            to.inc(self._of(self._by_result[verdict.result], provider, verdict.reason))
 
     @observe.register
-    def _page(self, page: Page) -> None:
-        self.served.inc(len(page.items))
+    def _page(self, page: Page, to) -> None:
+        to.inc(self.served, len(page.items))
 
     @observe.register
-    def _answered(self, answered: Answered) -> None:
+    def _answered(self, answered: Answered, to) -> None:
         """Once per request (``logs.RequestLog``); the endpoint is the route's rule, so a token
         in the path never becomes a label, and a made-up method is ``other``."""
         endpoint = answered.environ.get(ENDPOINT)
@@ -200,24 +213,24 @@ class Metrics:
             endpoint = route.rule if route is not None else UNMATCHED
         method = answered.environ.get("REQUEST_METHOD", "")
         method = method if method in METHODS else OTHER_METHOD
-        self._of(self.latency, endpoint, method).observe(answered.seconds)
-        self._of(self.responses, endpoint, answered.status).inc()
+        to.observe(self._of(self.latency, endpoint, method), answered.seconds)
+        to.inc(self._of(self.responses, endpoint, answered.status))
 
     @observe.register
-    def _database_error(self, error: DatabaseUnavailable) -> None:
+    def _database_error(self, error: DatabaseUnavailable, to) -> None:
         """A request found the database unavailable (its answer: 503)."""
-        self._of(self.database_errors, "request").inc()
+        to.inc(self._of(self.database_errors, "request"))
 
     @observe.register
-    def _purge(self, done: Purge) -> None:
-        self.purged.inc(done.deleted)
+    def _purge(self, done: Purge, to) -> None:
+        to.inc(self.purged, done.deleted)
 
     @observe.register
-    def _purge_failed(self, failed: PurgeFailed) -> None:
-        self._of(self.database_errors, "purge").inc()
+    def _purge_failed(self, failed: PurgeFailed, to) -> None:
+        to.inc(self._of(self.database_errors, "purge"))
 
     @observe.register
-    def _polling(self, polling: Polling) -> None:
+    def _polling(self, polling: Polling, to) -> None:
         for state in polling.states:
             shown = polling.now_us
             self.poll_age.labels(state.source_system).set((shown - state.polled_at_us) / 1e6)
@@ -227,7 +240,7 @@ class Metrics:
             self.oldest_waiting.labels(state.source_system).set(age)
 
     @observe.register
-    def _clock(self, reading: ClockReading) -> None:
+    def _clock(self, reading: ClockReading, to) -> None:
         self.clock_offset.set(reading.offset)
 
     def _of(self, metric, *values: str):
@@ -238,3 +251,62 @@ class Metrics:
             # Two threads may both get here; labels() hands both the same series.
             series = self._series[key] = metric.labels(*values)
         return series
+
+
+class _AtOnce:
+    """Counts written as they come (``Metrics.observe``)."""
+
+    @staticmethod
+    def inc(series, amount: float = 1) -> None:
+        series.inc(amount)
+
+    @staticmethod
+    def observe(series, value: float) -> None:
+        series.observe(value)
+
+
+_AT_ONCE = _AtOnce()
+
+
+class _Tally:
+    """Counts added up per series, then written once each (``Metrics.observe_all``)."""
+
+    def __init__(self):
+        self._added: dict = {}
+        self._observed: dict = {}
+
+    def inc(self, series, amount: float = 1) -> None:
+        self._added[series] = self._added.get(series, 0) + amount
+
+    def observe(self, series, value: float) -> None:
+        self._observed.setdefault(series, []).append(value)
+
+    def write(self) -> None:
+        for series, amount in self._added.items():
+            series.inc(amount)
+        for series, values in self._observed.items():
+            observe_many(series, values)
+
+
+def observe_many(series, values: list[float]) -> None:
+    """``series.observe(value)`` for each of ``values`` (a histogram's series), each bucket and
+    the sum written once. prometheus_client has no call for that; its histogram keeps a value
+    per bucket and one for the sum, read here, or each value observed alone if a version keeps
+    them otherwise. tests/buffer/test_metrics.py holds the exposition equal to one ``observe``
+    per value."""
+    bounds = getattr(series, "_upper_bounds", None)
+    buckets = getattr(series, "_buckets", None)
+    total = getattr(series, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for value in values:
+            series.observe(value)
+        return
+    added: dict[int, int] = {}
+    for value in values:
+        # The first bound the value is at or under, as Histogram.observe picks it (none: NaN).
+        at = bisect_left(bounds, value)
+        if at < len(bounds) and value <= bounds[at]:
+            added[at] = added.get(at, 0) + 1
+    total.inc(sum(values))
+    for at, count in added.items():
+        buckets[at].inc(count)

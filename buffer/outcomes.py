@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from . import codes, polls
 from .db import DatabaseUnavailable
@@ -40,16 +40,22 @@ class OutcomeCounts:
 
     def observe(self, taken: Taken) -> None:
         """Count every verdict of one request."""
+        self.observe_all((taken,))
+
+    def observe_all(self, takens: Iterable[Taken]) -> None:
+        """Count every verdict of these requests (the event loop's, one turn's at a time)."""
         now = self._clock()
         minute, hour = int(now // 60), int(now // 3600)
         with self._lock:
-            for verdict in taken.verdicts:
-                self._pending[(minute, verdict.counted)] += 1
-                key = codes.key_of(hour, taken.provider, verdict)
-                if key is not None:
-                    if key not in self._codes and len(self._codes) >= codes.MAX_KEYS:
-                        key = codes.other(key)
-                    self._codes[key] += 1
+            pending, seen = self._pending, self._codes  # flush() swaps them under the lock
+            for taken in takens:
+                for verdict in taken.verdicts:
+                    pending[(minute, verdict.counted)] += 1
+                    key = codes.key_of(hour, taken.provider, verdict)
+                    if key is not None:
+                        if key not in seen and len(seen) >= codes.MAX_KEYS:
+                            key = codes.other(key)
+                        seen[key] += 1
 
     def poll(self, source_system: str | None, reach_us: int | None) -> None:
         """Marketing started a poll reading bounces ingested before ``reach_us`` (None: all)."""

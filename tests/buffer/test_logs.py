@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from smsbounce.buffer.logs import (
     ACCESS_LOGGER,
     JsonFormatter,
-    LineBatch,
     RequestLog,
+    Turn,
     mask_number,
     mask_numbers,
     redact_path,
@@ -124,7 +124,7 @@ def test_control_characters_are_escaped_and_every_line_is_one_json_object(buffer
 
 def test_serve_writes_json_lines_only(db_url):
     # Both databases: the access line of a report answered on the event loop is written once
-    # its batch is committed (logs.LineBatch), by psycopg on PostgreSQL, on a thread on SQLite.
+    # its batch is committed (logs.Turn), by psycopg on PostgreSQL, on a thread on SQLite.
     env = {
         "SMSBOUNCE_DATABASE_URL": db_url,
         "SMSBOUNCE_API_PASSWORD": "pw-for-the-log-test",
@@ -363,7 +363,7 @@ def test_a_line_is_what_json_dumps_writes_of_what_it_holds(message, fields):
 
 
 def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_write(access_log):
-    """The event loop's intake hands its access lines to a ``LineBatch``: the answers one commit
+    """The event loop's intake hands its access lines to a ``Turn``: the answers one commit
     releases are logged with one write, in the order they were answered, each line the same."""
     writes: list[str] = []
 
@@ -378,7 +378,7 @@ def test_access_lines_of_one_turn_of_the_event_loop_reach_the_stream_in_one_writ
         return {"REQUEST_METHOD": "GET", "PATH_INFO": f"/p{n}", "REMOTE_ADDR": "10.0.0.7"}
 
     async def one_turn():
-        lines = LineBatch(asyncio.get_running_loop())
+        lines = Turn(asyncio.get_running_loop(), observe_all=print)
         for n in range(3):
             RequestLog(None).record(environ(n), "200", 0.001, f"r{n}", lines)
         held = list(writes)

@@ -4,8 +4,14 @@ auth; what happened to every report, latency per route, database errors; every w
 import dataclasses
 
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smsbounce.buffer.app import create_app
+from smsbounce.buffer.logs import ENDPOINT, Answered
+from smsbounce.buffer.metrics import LATENCY_BUCKETS, Metrics
+from smsbounce.buffer.reports import Result
+from smsbounce.buffer.verdicts import Taken, Verdict
 from smsbounce.plumbing.local_server import LocalServer
 from tests.buffer.ops_helpers import scrape, value
 from tests.helpers import assert_json_error, ingest, report_query, send
@@ -116,3 +122,34 @@ def test_serve_adds_up_every_workers_counts(db_url):
                 == 20
             )
         assert server.stop() == 0
+
+
+_DURATIONS = st.one_of(
+    st.sampled_from([0.0, *LATENCY_BUCKETS, 31.0]),  # on every bound, and beyond the last
+    st.floats(min_value=0, max_value=60, allow_nan=False),
+)
+
+
+@given(
+    results=st.lists(st.sampled_from(list(Result)), max_size=6),
+    durations=st.lists(_DURATIONS, max_size=8),
+)
+@settings(max_examples=60, deadline=None)
+def test_counting_a_turn_together_writes_what_counting_each_event_writes(results, durations):
+    """``observe_all`` (the event loop counts one turn's answers together, each series written
+    once) exposes exactly what ``observe`` of each event does, histogram buckets included."""
+    environ = {ENDPOINT: "/api/v1/notifications/set", "REQUEST_METHOD": "GET"}
+    events = [
+        Taken("di", [Verdict(result, "Temporary", f"m{n}")]) for n, result in enumerate(results)
+    ]
+    events += [Answered(environ, "200", seconds) for seconds in durations]
+    one_by_one, together = Metrics(), Metrics()
+    for event in events:
+        one_by_one.observe(event)
+    together.observe_all(events)
+
+    def exposed(metrics):
+        text = metrics.render()[0].decode()
+        return [line for line in text.splitlines() if "_created" not in line]
+
+    assert exposed(together) == exposed(one_by_one)
