@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import sqlite3
 import threading
@@ -21,6 +20,8 @@ from functools import cache
 from peewee import SQL, BigIntegerField, Database, OperationalError, fn
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from smsbounce.plumbing.jsontext import dumps
 
 # What the rows an upsert left alone hold now: {message id: (type, timestamp)}.
 Kept = dict[str, tuple[str, str]]
@@ -190,7 +191,7 @@ class _Unnested:
 
     def rows_param(self, rows: list[tuple]) -> str:
         """The statement's one parameter: ``rows`` (the columns it binds, in order) as JSON."""
-        return json.dumps([row[: self.columns] for row in rows])
+        return dumps([row[: self.columns] for row in rows])
 
     def run(self, rows: list[tuple], budget) -> Kept:
         """Upsert ``rows`` (distinct messages); what the rows it left alone hold."""

@@ -7,10 +7,11 @@ and the status page's counts) and answered the way the provider expects.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
 from bottle import request, response
+
+from smsbounce.plumbing.jsontext import dumps
 
 from .errors import (
     BodyTooLarge,
@@ -129,7 +130,7 @@ def reply(profile: Profile, taken: Taken) -> tuple[int, str, str]:
     answer = profile.answer
     if answer.body is not None:
         return answer.status, answer.content_type, answer.body
-    return 200, "application/json", json.dumps(taken.answer)
+    return 200, "application/json", dumps(taken.answer)
 
 
 def _body(environ: dict) -> bytes:

@@ -145,6 +145,9 @@ def utc_stamp(created: float) -> str:
 _ENCODE = json.encoder.encode_basestring_ascii
 
 
+_MEMBERS_KEPT = 512
+
+
 def _json_value(value) -> str:
     kind = type(value)
     if kind is str:
@@ -167,6 +170,7 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
         self.show_numbers = show_numbers
+        self._members: dict[tuple[str, str], str] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         exception = self.formatException(record.exc_info) if record.exc_info else None
@@ -195,12 +199,28 @@ class JsonFormatter(logging.Formatter):
         }
         if exception is not None:
             entry["exception"] = exception
-        clean = self._clean
+        member = self._member
         try:
-            members = [f"{_ENCODE(k)}: {_json_value(clean(k, v))}" for k, v in entry.items()]
+            members = [member(k, v) for k, v in entry.items()]
         except TypeError:  # a field name that is not a string: json's own coercion
+            clean = self._clean
             return json.dumps({k: clean(k, v) for k, v in entry.items()}, ensure_ascii=True)
         return "{" + ", ".join(members) + "}"
+
+    def _member(self, name: str, value) -> str:
+        """``"name": value`` as the line writes it, cleaned. Most values of an access line
+        repeat from one request to the next (level, logger, message, method, path, client), so
+        a text value's member is kept once made; a few hundred are, then all are forgotten."""
+        if type(value) is not str:
+            return f"{_ENCODE(name)}: {_json_value(self._clean(name, value))}"
+        members = self._members
+        found = members.get((name, value))
+        if found is None:
+            found = f"{_ENCODE(name)}: {_ENCODE(self._clean(name, value))}"
+            if len(members) >= _MEMBERS_KEPT:
+                members.clear()
+            members[(name, value)] = found
+        return found
 
     def _may_change(self, value: str) -> bool:
         """Whether any pass of ``_clean`` may change ``value``: it holds a ? (a query), a DEL or
@@ -213,11 +233,18 @@ class JsonFormatter(logging.Formatter):
         if value.isascii():
             if "\x7f" in value:
                 return True
+            one_run = value.isalnum()
         elif _UNSAFE.search(value):
             return True
+        else:
+            one_run = False
         for secret in self.secrets:
             if secret in value:
                 return True
+        if one_run:
+            # Letters and digits only (a request id): _PHONE, which wants no letter or digit
+            # next to a number, matches all of it or nothing.
+            return value.isdigit()
         return _SIX_DIGITS.search(value) is not None
 
     def _clean(self, name: str, value):

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
+from smsbounce.plumbing.jsontext import dumps
+
 from .providers import Incoming, Profile
 
 FORM = "application/x-www-form-urlencoded"
@@ -71,7 +73,7 @@ def record(incoming: Incoming, report: str | None = None) -> str:
             body = without_token(body)  # a form's token field is the capability too
         document["body"] = body
     # ASCII JSON: a lone surrogate in a report's JSON stays an escape no database refuses.
-    return json.dumps(document)
+    return dumps(document)
 
 
 def request_from(raw: str | None, profile: Profile) -> RawRequest:

@@ -94,11 +94,20 @@ def _ascii_pairs(text: str, max_fields: int) -> list[tuple[str, str]] | None:
     return pairs
 
 
+# The escapes reports are full of (spaces, the + of a number, a time's colons), replaced before
+# the general decoding: an escape of an ASCII byte decodes to its character whatever surrounds
+# it, and none of these characters is a % or a hex digit, so no other escape changes.
+_COMMON_ESCAPES = (("%20", " "), ("%2B", "+"), ("%2b", "+"), ("%3A", ":"), ("%3a", ":"))
+
+
 def _unquote_ascii(text: str) -> str:
     if "+" in text:
         text = text.replace("+", " ")
     if "%" in text:
-        text = unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+        for escape, character in _COMMON_ESCAPES:
+            text = text.replace(escape, character)
+        if "%" in text:
+            text = unquote_to_bytes(text).decode("utf-8", "surrogateescape")
     return text
 
 

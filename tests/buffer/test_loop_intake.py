@@ -368,6 +368,36 @@ def test_a_report_no_batch_took_within_the_timeout_is_answered_503():
     assert pending == 0
 
 
+def test_a_request_cancelled_while_its_batch_is_written_leaves_the_others_answered():
+    """Its client gone, a request's task may be cancelled while its report is in a batch being
+    written: the other reports of that batch get their answers, and batches go on."""
+    from smsbounce.buffer.loop_intake import LoopGroupCommit
+
+    async def slow_write(jobs):
+        await asyncio.sleep(0.05)
+        return [f"written {job.payload}" for job in jobs]
+
+    async def three_then_one():
+        batches = LoopGroupCommit(
+            slow_write, batch_size=10, batch_wait=0, timeout=1.0, on_batch=lambda rows: None
+        )
+        tasks = [asyncio.ensure_future(batches.submit(n, 1)) for n in range(3)]
+        await asyncio.sleep(0.01)  # the batch of the three is being written
+        tasks[1].cancel()
+        done = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+        later = await asyncio.wait_for(batches.submit(3, 1), 5)
+        return done, later
+
+    loop = asyncio.new_event_loop()
+    try:
+        done, later = loop.run_until_complete(three_then_one())
+    finally:
+        loop.close()
+    assert done[0] == "written 0" and done[2] == "written 2"
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert later == "written 3"
+
+
 def test_the_read_of_reports_left_alone_failing_answers_them_duplicates(caplog):
     """The batch is committed before that read: its failure must not turn into a 503."""
     from smsbounce.buffer.loop_intake import PostgresWriter

@@ -15,8 +15,10 @@ from smsbounce.buffer.request_params import (
     parse_pairs,
 )
 
-# What moves the parser: separators, escapes (valid, broken, of bytes that are not UTF-8), pluses.
-PIECES = ["&", "=", "+", "%", "%2B", "%20", "%C3%A9", "%E9", "%zz", "%4", "a", "B", "0", " ", ";"]
+# What moves the parser: separators, escapes (valid, broken, of bytes that are not UTF-8, of a
+# percent sign, those replaced first in either case), pluses, hex digits to follow a %.
+PIECES = ["&", "=", "+", "%", "%2B", "%2b", "%20", "%3A", "%3a", "%25", "%C3%A9", "%E9", "%zz"]
+PIECES += ["%4", "a", "B", "0", "2", " ", ";"]
 
 
 def _reference(raw: bytes, max_fields: int):
