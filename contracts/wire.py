@@ -3,6 +3,7 @@ limits. The limits are read from ``status-response.schema.json``, so one file de
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from . import schema
@@ -10,6 +11,9 @@ from . import schema
 UTC_STAMP = "%Y%m%d%H%M%S"  # startTimeUTC, endTimeUTC and every item's timestamp
 
 
+# Reports arriving together mostly share their second: each formatted once (equal times, the
+# same instant, format alike).
+@functools.lru_cache(maxsize=1024)
 def format_utc(moment: datetime) -> str:
     """``YYYYMMDDhhmmss`` in UTC. An aware time is converted; a naive one is taken as UTC.
 
