@@ -108,7 +108,8 @@ class LoopGroupCommit:
                     await self._commit(batch)
                 finally:
                     for job in batch:  # cancelled mid-write: say so
-                        _settle(job, DatabaseUnavailable("the write was cut off"))
+                        if not job.future.done():
+                            _settle(job, DatabaseUnavailable("the write was cut off"))
         finally:
             self._task = None
 
