@@ -145,6 +145,7 @@ def utc_stamp(created: float) -> str:
 _ENCODE = json.encoder.encode_basestring_ascii
 
 
+# How many members a JsonFormatter keeps (``_member``) before it forgets them all.
 _MEMBERS_KEPT = 512
 
 

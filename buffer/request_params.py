@@ -60,7 +60,11 @@ def parse_pairs(
         pairs = _any_pairs(raw, max_fields)
     if pairs is None:
         raise InvalidParameter("", f"more than {max_fields} parameters in the {what}")
-    return [_decoded(name, value, what, free_text) for name, value in pairs]
+    # Only an escape can have left bytes that are not UTF-8 (as surrogates): ASCII pairs are kept.
+    return [
+        pair if (pair[0] + pair[1]).isascii() else _decoded(*pair, what, free_text)
+        for pair in pairs
+    ]
 
 
 def _any_pairs(raw: bytes, max_fields: int) -> list[tuple[str, str]] | None:
@@ -90,7 +94,9 @@ def _ascii_pairs(text: str, max_fields: int) -> list[tuple[str, str]] | None:
         if not field:
             continue
         name, _, value = field.partition("=")
-        pairs.append((_unquote_ascii(name), _unquote_ascii(value)))
+        if "%" in field or "+" in field:
+            name, value = _unquote_ascii(name), _unquote_ascii(value)
+        pairs.append((name, value))
     return pairs
 
 

@@ -38,6 +38,7 @@ STATUS_RAW_MAX = 1000
 
 # The article's names, used in error messages; lookups are case-insensitive (DI sends `orderid`).
 REPORT_PARAMETERS = ("orderID", "time", "date", "msisdn", "status")
+_LOWERED = tuple((name, name.lower()) for name in REPORT_PARAMETERS)  # as parse_query keys them
 NAMES = {"messageId": "orderID", "recipient": "msisdn"}
 
 _DATE = re.compile(r"[0-9]{8}")
@@ -137,7 +138,7 @@ def map_di_report(params: Mapping[str, str], table: StatusTable, tz: ZoneInfo) -
     letter O in the code prefix. Raises InvalidParameter naming the first bad parameter, in the
     order orderID, msisdn, date, time, status.
     """
-    values = {name: params.get(name.lower()) for name in REPORT_PARAMETERS}
+    values = {name: params.get(lowered) for name, lowered in _LOWERED}
     for name, value in values.items():
         if value is None or not value.strip():
             raise InvalidParameter(name, f"{name} is required")
