@@ -212,8 +212,8 @@ class JsonFormatter(logging.Formatter):
         """``"name": value`` as the line writes it, cleaned. Most values of an access line
         repeat from one request to the next (level, logger, message, method, path, client), so
         a text value's member is kept once made; a few hundred are, then all are forgotten."""
-        if type(value) is not str:
-            return f"{_ENCODE(name)}: {_json_value(self._clean(name, value))}"
+        if type(value) is not str:  # nothing to clean
+            return f"{_ENCODE(name)}: {_json_value(value)}"
         members = self._members
         found = members.get((name, value))
         if found is None:

@@ -159,10 +159,10 @@ class Metrics:
         # small.
         self._series: dict[tuple, object] = {}
         # singledispatchmethod builds a new wrapper at every attribute access (Python 3.11),
-        # once per request or more: dispatched here, bound once.
-        dispatch = vars(Metrics)["observe"].dispatcher.dispatch
-        self.observe = lambda event: dispatch(type(event))(self, event, _AT_ONCE)
-        self._dispatch = dispatch
+        # once per request or more, and its dispatcher makes a weak reference at every lookup:
+        # dispatched here, each type's handler found once.
+        self._handlers: dict[type, object] = {}
+        self.observe = lambda event: self._handler(type(event))(self, event, _AT_ONCE)
 
     def observe_all(self, events) -> None:
         """``observe`` of every event, each series written once with what they add up to: the
@@ -171,8 +171,14 @@ class Metrics:
         sixth of the loop's CPU per report; docs/benchmarks.md)."""
         tally = _Tally()
         for event in events:
-            self._dispatch(type(event))(self, event, tally)
+            self._handler(type(event))(self, event, tally)
         tally.write()
+
+    def _handler(self, kind: type):
+        handler = self._handlers.get(kind)
+        if handler is None:
+            handler = self._handlers[kind] = vars(Metrics)["observe"].dispatcher.dispatch(kind)
+        return handler
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type; in multiprocess mode, every worker's."""
