@@ -91,8 +91,8 @@ class LoopGroupCommit:
         loop = asyncio.get_running_loop()
         # uvloop counts its timers in milliseconds: this one may come a millisecond early.
         queue, now = self._queue, loop.time() + 0.001
+        message = f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)"
         while queue and queue[0].deadline <= now:
-            message = f"no commit within SMSBOUNCE_DB_TIMEOUT ({self.timeout:g} s)"
             _settle(queue.popleft(), DatabaseUnavailable(message))
         self._expiry = loop.call_at(queue[0].deadline, self._expire) if queue else None
 
